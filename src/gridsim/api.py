@@ -1,0 +1,115 @@
+"""The Python API: one call per stage, and ``run`` that chains them for one seed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gridsim import __version__
+from gridsim.engine import ProgressCallback, SimulationRecords, simulate
+from gridsim.incidents import generate_incidents
+from gridsim.log import RESPONDER_KINDS
+from gridsim.metrics import incident_outcomes, summarize
+from gridsim.output import Writer, categorical, json_writer, parquet_writer, write_folder
+from gridsim.scenario.schema import Scenario
+from gridsim.world import World, build_world
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """One run: its scenario, seed, world, records, summary and wall times."""
+
+    scenario: Scenario
+    seed: int
+    world: World
+    records: SimulationRecords
+    summary: dict[str, Any]
+    setup_s: float  # building the world
+    wall_s: float  # drawing incidents, simulating and summarising
+
+
+def scenario_digest(scenario: Scenario) -> str:
+    """Return the SHA-256 of the scenario's canonical JSON: what a baseline is tied to."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def run(
+    scenario: Scenario,
+    seed: int | None = None,
+    world: World | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Return the result of running ``scenario`` once (seed defaults to the scenario's)."""
+    seed = scenario.seed if seed is None else seed
+    started = time.perf_counter()
+    if world is None or world.scenario != scenario:
+        world = build_world(scenario)
+    built = time.perf_counter()
+    incidents = generate_incidents(scenario, world.node_district, seed)
+    records = simulate(world, incidents, seed, progress)
+    summary = {
+        "scenario": scenario.name,
+        "scenario_sha256": scenario_digest(scenario),
+        "seed": seed,
+        "duration_days": scenario.duration_days,
+        "gridsim_version": __version__,
+        **summarize(records, world.district_names, world.node_district),
+    }
+    return RunResult(
+        scenario=scenario, seed=seed, world=world, records=records, summary=summary,
+        setup_s=built - started, wall_s=time.perf_counter() - built,
+    )
+
+
+def result_files(result: RunResult) -> dict[str, Writer]:
+    """Return the writers of a run's results folder, by file name."""
+    records, world = result.records, result.world
+    inc = records.incidents
+    outcomes = incident_outcomes(records)
+    d = records.dispatches
+    return {
+        "summary.json": json_writer(result.summary),
+        "scenario.json": json_writer(result.scenario.model_dump(mode="json")),
+        "incidents.parquet": parquet_writer({
+            "incident": np.arange(inc.count, dtype=np.int32),
+            "type": categorical(inc.type_id, inc.type_names),
+            "priority": inc.priority,
+            "node": inc.node,
+            "district": categorical(world.node_district[inc.node], world.district_names),
+            "station": world.zones.node_station[inc.node],
+            "grid": world.zones.node_grid[inc.node],
+            "t_call_s": inc.t_call_s,
+            "on_scene_s": inc.on_scene_s,
+            "first_arrival_s": outcomes["first_arrival_s"],
+            "first_kind": categorical(outcomes["first_kind"], RESPONDER_KINDS),
+            "police_arrival_s": outcomes["police_arrival_s"],
+            "local_before_police": outcomes["local_before_police"],
+        }),
+        "dispatches.parquet": parquet_writer({
+            "incident": d["incident"],
+            "kind": categorical(d["kind"], RESPONDER_KINDS),
+            "responder": d["responder"],
+            "t_dispatch_s": d["t_dispatch_s"],
+            "t_arrive_s": d["t_arrive_s"],
+            "t_free_s": d["t_free_s"],
+        }),
+    }
+
+
+def write_results(result: RunResult, out_dir: str | Path) -> Path:
+    """Write the run's results folder atomically; return its path."""
+    path = Path(out_dir)
+    write_folder(path, result_files(result))
+    return path
+
+
+def default_out_dir(scenario: Scenario, seed: int) -> Path:
+    """Return the results folder named by the scenario's ``output.dir`` pattern."""
+    return Path(scenario.output.dir.format(name=scenario.name, seed=seed))

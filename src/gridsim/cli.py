@@ -1,0 +1,159 @@
+"""The command line: ``gridsim run | validate``.
+
+Bad input of any kind prints one line (what, where, how to fix) and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from gridsim.api import default_out_dir, run, write_results
+from gridsim.errors import InputError
+from gridsim.scenario import load_scenario
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line naming the problem and how to get help, then exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"gridsim: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of every ``gridsim`` sub-command."""
+    parser = _Parser(prog="gridsim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run_cmd = sub.add_parser("run", help="run a scenario once and write a results folder")
+    run_cmd.add_argument(
+        "scenario", nargs="?", help="scenario TOML (default: the embedded Nanjing scenario)"
+    )
+    _add_overrides(run_cmd)
+    run_cmd.add_argument("--seed", type=int, help="run seed (default: the scenario's seed)")
+    run_cmd.add_argument("--out", type=Path, help="results folder (default: scenario output.dir)")
+    run_cmd.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+
+    validate_cmd = sub.add_parser("validate", help="check scenario files and exit")
+    validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")
+    _add_overrides(validate_cmd)
+    return parser
+
+
+def _add_overrides(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+        help="override a scenario value, e.g. --set volunteers.count=20000 (repeatable)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        return _run(args, console)
+    except InputError as exc:
+        print(f"gridsim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("gridsim: interrupted; no results were written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _validate(args: argparse.Namespace) -> int:
+    for path in args.scenarios:
+        scenario = load_scenario(path, args.overrides)
+        print(f"{path}: ok ({scenario.name}, {len(scenario.incidents)} incident types, "
+              f"{scenario.duration_days:g} days)")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    scenario = load_scenario(args.scenario, args.overrides)
+    seed = scenario.seed if args.seed is None else args.seed
+    out_dir = args.out if args.out is not None else default_out_dir(scenario, seed)
+    show_progress = not args.quiet and console.is_terminal
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(), console=console, disable=not show_progress, transient=True,
+    ) as progress:
+        task = progress.add_task(f"{scenario.name}: simulating", total=1.0)
+        result = run(scenario, seed, progress=lambda done: progress.update(task, completed=done))
+    write_results(result, out_dir)
+    if not args.quiet:
+        _print_summary(result.summary, Console())
+        print(f"setup {result.setup_s:.1f} s, run {result.wall_s:.1f} s; results in {out_dir}/")
+    return EXIT_OK
+
+
+def _print_summary(summary: dict[str, Any], console: Console) -> None:
+    """Print the headline figures and the by-type and by-kind tables."""
+    console.print(
+        f"[bold]{summary['scenario']}[/bold], seed {summary['seed']}, "
+        f"{summary['duration_days']:g} day(s): {summary['incidents']} incidents, "
+        f"{summary['answered']} reached by someone"
+    )
+    headline = Table(title="Response time from the call (s)")
+    for column in ("", "n", "p50", "p90", "p95"):
+        headline.add_column(column, justify="right" if column else "left")
+    rows = (("first arrival", "first_arrival_s"), ("police arrival", "police_arrival_s"))
+    for label, key in rows:
+        stat = summary[key]
+        headline.add_row(label, str(stat["n"]), *(_fmt(stat[p]) for p in ("p50", "p90", "p95")))
+    console.print(headline)
+
+    by_type = Table(title="By incident type (s)")
+    for column in ("type", "incidents", "first p50", "first p90", "police p50", "police p90"):
+        by_type.add_column(column, justify="left" if column == "type" else "right")
+    for name, group in summary["by_type"].items():
+        first, police = group["first_arrival_s"], group["police_arrival_s"]
+        by_type.add_row(name, str(group["incidents"]), _fmt(first["p50"]), _fmt(first["p90"]),
+                        _fmt(police["p50"]), _fmt(police["p90"]))
+    console.print(by_type)
+
+    by_kind = Table(title="By responder kind")
+    for column in ("kind", "dispatches", "first on scene", "arrival p50 (s)"):
+        by_kind.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, group in summary["by_responder_kind"].items():
+        share = group["first_on_scene_share"]
+        by_kind.add_row(kind, str(group["dispatches"]), "-" if share is None else f"{share:.1%}",
+                        _fmt(group["arrival_s"]["p50"]))
+    console.print(by_kind)
+
+    alerts = summary["volunteer_alerts_per_volunteer"]
+    console.print(
+        f"volunteer or grid worker before police: {_pct(summary['local_before_police_share'])}; "
+        f"police utilisation: {_pct(summary['police_utilisation'])}; "
+        f"mediator utilisation: {_pct(summary['mediator_utilisation'])}; "
+        f"alerts per volunteer: mean {alerts.get('mean', '-')}, max {alerts.get('max', '-')}"
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def entry_point() -> NoReturn:
+    """Console-script entry: exit with ``main``'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,111 @@
+"""The simpy glue: calls arrive, layers respond, shifts change. No policy logic here.
+
+One long-lived process walks the (sorted) incidents; another applies the shift
+boundaries. Only busy station units have live events; local responders have none.
+Equal-time events run in the order they were scheduled (simpy's sequence counter), so a
+run is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from gridsim.city.local import LocalSearch
+from gridsim.dispatch import EMPTY_NEIGHBOURHOOD, Dispatcher, Neighbourhood
+from gridsim.incidents import Incidents
+from gridsim.log import RESPONDER_KINDS, DispatchLog
+from gridsim.world import World
+
+SECONDS_PER_HOUR = 3600.0
+SECONDS_PER_DAY = 86_400.0
+ProgressCallback = Callable[[float], None]  # told the fraction of the run done
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationRecords:
+    """What a run recorded: the dispatch rows and the exposure figures metrics need."""
+
+    incidents: Incidents
+    dispatches: dict[str, np.ndarray]
+    duration_s: float
+    duty_unit_s: dict[str, float]  # on-duty unit-seconds of each station-based kind
+    volunteer_alerts: np.ndarray  # (volunteers,) int32 alerts each volunteer received
+
+
+def simulate(
+    world: World, incidents: Incidents, seed: int, progress: ProgressCallback | None = None
+) -> SimulationRecords:
+    """Return the records of one run of ``incidents`` in ``world``, randomness from ``seed``."""
+    env = simpy.Environment()
+    log = DispatchLog(capacity=max(1024, 4 * incidents.count))
+    dispatcher = Dispatcher(world, incidents, env, log, seed)
+    duration_s = world.scenario.duration_s
+    env.process(_roster(env, dispatcher, duration_s))
+    env.process(_calls(env, world, incidents, dispatcher, progress))
+    env.run()
+    return SimulationRecords(
+        incidents=incidents,
+        dispatches=log.columns(),
+        duration_s=duration_s,
+        duty_unit_s={
+            RESPONDER_KINDS[code]: unit_s
+            for layer in dispatcher.rostered
+            for code, unit_s in layer.duty_unit_s().items()
+        },
+        volunteer_alerts=dispatcher.volunteers.alerts.copy(),
+    )
+
+
+def _calls(
+    env: simpy.Environment, world: World, incidents: Incidents, dispatcher: Dispatcher,
+    progress: ProgressCallback | None,
+) -> Generator[simpy.Event, None, None]:
+    """Hand each call, at its time, to the layers of its type."""
+    local = LocalSearch(world.network)
+    t_call, type_id, node = incidents.t_call_s, incidents.type_id, incidents.node
+    radius = dispatcher.radius_by_type
+    duration_s = world.scenario.duration_s
+    next_report_s = SECONDS_PER_HOUR
+    for i in range(incidents.count):
+        wait = float(t_call[i]) - env.now
+        if wait > 0.0:
+            yield env.timeout(wait)
+        kind = int(type_id[i])
+        near = (
+            Neighbourhood(*local.within(int(node[i]), radius[kind]))
+            if radius[kind] > 0.0 else EMPTY_NEIGHBOURHOOD
+        )
+        dispatcher.respond(i, kind, env.now, near)
+        if progress is not None and env.now >= next_report_s:
+            progress(min(1.0, env.now / duration_s))
+            next_report_s += SECONDS_PER_HOUR
+    if progress is not None:
+        progress(1.0)
+
+
+def _roster(
+    env: simpy.Environment, dispatcher: Dispatcher, duration_s: float
+) -> Generator[simpy.Event, None, None]:
+    """Apply every shift boundary of the run; the one at the end closes the duty tally."""
+    boundaries_h = {h for layer in dispatcher.rostered for h in layer.shift_boundaries_h()}
+    for t in roster_times_s(boundaries_h, duration_s):
+        if t > env.now:
+            yield env.timeout(t - env.now)
+        for layer in dispatcher.rostered:
+            layer.on_roster(t)
+
+
+def roster_times_s(boundaries_h: set[float], duration_s: float) -> list[float]:
+    """Return the sorted run times of the shift boundaries, with 0 and the end included."""
+    times = {0.0, duration_s}
+    for day in range(math.ceil(duration_s / SECONDS_PER_DAY) + 1):
+        for hour in boundaries_h:
+            t = day * SECONDS_PER_DAY + hour * SECONDS_PER_HOUR
+            if t < duration_s:
+                times.add(t)
+    return sorted(times)

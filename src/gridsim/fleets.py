@@ -1,0 +1,138 @@
+"""Responder fleets as struct-of-arrays: row i of every array is responder i.
+
+A fleet holds only what does not change during a run (base node, home zones, shift);
+the engine keeps who is busy in arrays of its own, so one world serves many runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gridsim.city.synthetic import largest_remainder
+from gridsim.city.zones import ZoneMap
+from gridsim.rng import stream
+from gridsim.scenario.schema import Scenario, Shift
+
+
+@dataclass(frozen=True, eq=False)
+class Fleet:
+    """One kind of responder: base node, home station/grid and daily shift per row."""
+
+    kind: str
+    base_node: np.ndarray  # (n,) int32
+    station: np.ndarray  # (n,) int32 home station area
+    grid: np.ndarray  # (n,) int32 home grid, -1 when the kind has none
+    shift_start_h: np.ndarray  # (n,) float64, hour of day the shift starts
+    shift_length_h: np.ndarray  # (n,) float64; 24 means always on duty
+
+    @property
+    def size(self) -> int:
+        """Return the number of responders."""
+        return int(self.base_node.shape[0])
+
+    def on_duty(self, t_s: float, ids: np.ndarray | None = None) -> np.ndarray:
+        """Return a bool mask: is each responder (or each of ``ids``) on shift at ``t_s``."""
+        hour = (t_s / 3600.0) % 24.0
+        if ids is None:
+            return ((hour - self.shift_start_h) % 24.0) < self.shift_length_h
+        return ((hour - self.shift_start_h[ids]) % 24.0) < self.shift_length_h[ids]
+
+
+@dataclass(frozen=True, eq=False)
+class Fleets:
+    """Every responder kind of a world, and the watch points."""
+
+    patrol: Fleet
+    community_police: Fleet
+    mediators: Fleet
+    grid_workers: Fleet
+    volunteers: Fleet
+    watch_point_node: np.ndarray  # (W,) int32, sorted
+
+
+def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) -> Fleets:
+    """Return the fleets placed on a world's zones (``node_weight``: people per node)."""
+    seed = scenario.city.seed
+    station_weight = np.bincount(
+        zones.node_station, weights=node_weight, minlength=zones.station_count
+    )
+    police = scenario.police
+    volunteers_rng = stream(seed, "fleets.volunteers")
+    volunteer_nodes = np.sort(
+        volunteers_rng.choice(
+            node_weight.shape[0], size=scenario.volunteers.count, p=node_weight / node_weight.sum()
+        )
+    ).astype(np.int32)
+    watch_count = min(scenario.watch_points.count, node_weight.shape[0])
+    watch_nodes = stream(seed, "fleets.watch_points").choice(
+        node_weight.shape[0], size=watch_count, replace=False, p=node_weight / node_weight.sum()
+    )
+    return Fleets(
+        patrol=_station_fleet(
+            "patrol", police.patrol_units, station_weight, zones, police.patrol_shifts
+        ),
+        community_police=_station_fleet(
+            "community_police", police.community_police, station_weight, zones,
+            [police.community_shift],
+        ),
+        mediators=_station_fleet(
+            "mediator", scenario.mediators.count, station_weight, zones, scenario.mediators.shifts
+        ),
+        grid_workers=_grid_fleet(scenario, zones),
+        volunteers=Fleet(
+            kind="volunteer",
+            base_node=volunteer_nodes,
+            station=zones.node_station[volunteer_nodes],
+            grid=zones.node_grid[volunteer_nodes],
+            shift_start_h=np.zeros(volunteer_nodes.shape[0]),
+            shift_length_h=np.full(volunteer_nodes.shape[0], 24.0),
+        ),
+        watch_point_node=np.sort(watch_nodes).astype(np.int32),
+    )
+
+
+def _station_fleet(
+    kind: str, count: int, station_weight: np.ndarray, zones: ZoneMap, shifts: list[Shift]
+) -> Fleet:
+    """Return ``count`` units based at stations in proportion to ``station_weight``.
+
+    Units of a station take the shifts in turn, so every station is staffed around the
+    clock when it has at least as many units as there are shifts.
+    """
+    per_station = largest_remainder(station_weight, count)
+    station = np.repeat(np.arange(zones.station_count, dtype=np.int32), per_station)
+    rank = np.arange(count) - np.repeat(np.cumsum(per_station) - per_station, per_station)
+    shift = rank % len(shifts)
+    return Fleet(
+        kind=kind,
+        base_node=zones.station_node[station],
+        station=station,
+        grid=np.full(count, -1, dtype=np.int32),
+        shift_start_h=np.array([s.start_h for s in shifts])[shift],
+        shift_length_h=np.array([s.length_h for s in shifts])[shift],
+    )
+
+
+def _grid_fleet(scenario: Scenario, zones: ZoneMap) -> Fleet:
+    """Return grid workers at grid centres and micro-grid workers at micro-grid centres."""
+    workers = scenario.grid_workers
+    grid_ids = np.concatenate([
+        np.repeat(np.arange(zones.grid_node.shape[0], dtype=np.int32), workers.per_grid),
+        np.repeat(zones.micro_grid_grid, workers.per_micro_grid),
+    ])
+    nodes = np.concatenate([
+        np.repeat(zones.grid_node, workers.per_grid),
+        np.repeat(zones.micro_grid_node, workers.per_micro_grid),
+    ]).astype(np.int32)
+    order = np.argsort(grid_ids, kind="stable")  # workers of one grid are contiguous
+    n = nodes.shape[0]
+    return Fleet(
+        kind="grid_worker",
+        base_node=nodes[order],
+        station=zones.grid_station[grid_ids[order]],
+        grid=grid_ids[order],
+        shift_start_h=np.full(n, workers.shift.start_h),
+        shift_length_h=np.full(n, workers.shift.length_h),
+    )

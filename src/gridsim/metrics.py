@@ -1,0 +1,180 @@
+"""Summaries computed from the records after a run: response times, shares, loads.
+
+Percentiles come with distribution-free 95% confidence intervals from order statistics
+(the rank of the q-quantile among n draws is Binomial(n, q)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from gridsim.engine import SimulationRecords
+from gridsim.log import KIND_CODE, LOCAL_KINDS, POLICE_KINDS, RESPONDER_KINDS
+
+QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95}
+CI_LEVEL = 0.95
+NO_KIND = -1
+
+
+def incident_outcomes(records: SimulationRecords) -> dict[str, np.ndarray]:
+    """Return per-incident outcome columns: first and police arrival (s after the call)."""
+    n = records.incidents.count
+    d = records.dispatches
+    t_call = records.incidents.t_call_s
+    delay = d["t_arrive_s"] - t_call[d["incident"]]
+    first = _min_by_incident(n, d["incident"], delay)
+    police_rows = np.isin(d["kind"], [KIND_CODE[k] for k in POLICE_KINDS])
+    police = _min_by_incident(n, d["incident"][police_rows], delay[police_rows])
+    local_rows = np.isin(d["kind"], [KIND_CODE[k] for k in LOCAL_KINDS])
+    local = _min_by_incident(n, d["incident"][local_rows], delay[local_rows])
+    first_kind = np.full(n, NO_KIND, dtype=np.int8)
+    # the earliest row of each incident wins; ties go to the row logged first
+    order = np.lexsort((np.arange(delay.shape[0]), delay, d["incident"]))
+    incident_sorted = d["incident"][order]
+    head = np.ones(order.shape[0], dtype=bool)
+    head[1:] = incident_sorted[1:] != incident_sorted[:-1]
+    first_kind[incident_sorted[head]] = d["kind"][order[head]]
+    return {
+        "first_arrival_s": first,
+        "first_kind": first_kind,
+        "police_arrival_s": police,
+        "local_before_police": local < police,
+    }
+
+
+def summarize(records: SimulationRecords, district_names: tuple[str, ...],
+              node_district: np.ndarray) -> dict[str, Any]:
+    """Return the JSON-ready summary of one run."""
+    inc = records.incidents
+    out = incident_outcomes(records)
+    first, police = out["first_arrival_s"], out["police_arrival_s"]
+    district = node_district[inc.node]
+    has_police = np.isfinite(police)
+    alerts = records.volunteer_alerts
+    summary: dict[str, Any] = {
+        "incidents": inc.count,
+        "answered": int(np.isfinite(first).sum()),
+        "first_arrival_s": describe(first),
+        "police_arrival_s": describe(police),
+        "local_before_police_share": _share(out["local_before_police"][has_police]),
+        "police_utilisation": _utilisation(records, POLICE_KINDS),
+        "mediator_utilisation": _utilisation(records, ("mediator",)),
+        "volunteer_alerts_per_volunteer": _describe_counts(alerts),
+        "by_type": {
+            name: _group(first, police, inc.type_id == code)
+            for code, name in enumerate(inc.type_names)
+        },
+        "by_district": {
+            name: _group(first, police, district == code)
+            for code, name in enumerate(district_names)
+        },
+        "by_responder_kind": {
+            kind: _kind_summary(records, out["first_kind"], code)
+            for code, kind in enumerate(RESPONDER_KINDS)
+        },
+        "by_hour": _by_hour(inc.t_call_s, first),
+    }
+    return summary
+
+
+def describe(values: np.ndarray) -> dict[str, Any]:
+    """Return n, mean and p50/p90/p95 with 95% CIs of the finite ``values``."""
+    finite = np.sort(values[np.isfinite(values)])
+    n = int(finite.shape[0])
+    result: dict[str, Any] = {"n": n, "mean": _round(finite.mean()) if n else None}
+    for label, q in QUANTILES.items():
+        if n == 0:
+            result[label] = None
+            result[f"{label}_ci"] = None
+            continue
+        result[label] = _round(np.quantile(finite, q))
+        result[f"{label}_ci"] = [_round(v) for v in quantile_ci(finite, q)]
+    return result
+
+
+def quantile_ci(sorted_values: np.ndarray, q: float) -> tuple[float, float]:
+    """Return a distribution-free ~95% CI of the q-quantile from sorted values."""
+    n = sorted_values.shape[0]
+    alpha = (1.0 - CI_LEVEL) / 2.0
+    lo = int(stats.binom.ppf(alpha, n, q)) - 1
+    hi = int(stats.binom.ppf(1.0 - alpha, n, q))
+    return float(sorted_values[max(lo, 0)]), float(sorted_values[min(hi, n - 1)])
+
+
+def _group(first: np.ndarray, police: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+    return {
+        "incidents": int(mask.sum()),
+        "first_arrival_s": describe(first[mask]),
+        "police_arrival_s": describe(police[mask]),
+    }
+
+
+def _kind_summary(
+    records: SimulationRecords, first_kind: np.ndarray, code: int
+) -> dict[str, Any]:
+    d = records.dispatches
+    rows = d["kind"] == code
+    arrival = d["t_arrive_s"][rows] - records.incidents.t_call_s[d["incident"][rows]]
+    kind = RESPONDER_KINDS[code]
+    return {
+        "dispatches": int(rows.sum()),
+        "incidents_reached": int(np.unique(d["incident"][rows]).shape[0]),
+        "arrival_s": describe(arrival),
+        "first_on_scene_share": _share(first_kind == code),
+        "utilisation": _utilisation(records, (kind,)) if kind in records.duty_unit_s else None,
+    }
+
+
+def _by_hour(t_call_s: np.ndarray, first: np.ndarray) -> dict[str, list[Any]]:
+    hour = (t_call_s // 3600.0).astype(np.int64) % 24
+    p50: list[float | None] = []
+    for h in range(24):
+        values = first[(hour == h) & np.isfinite(first)]
+        p50.append(_round(np.median(values)) if values.shape[0] else None)
+    return {"incidents": np.bincount(hour, minlength=24).tolist(), "first_arrival_p50_s": p50}
+
+
+def _utilisation(records: SimulationRecords, kinds: tuple[str, ...]) -> float | None:
+    """Return busy over on-duty unit-seconds of ``kinds``, both within the run's span."""
+    d = records.dispatches
+    rows = np.isin(d["kind"], [KIND_CODE[k] for k in kinds])
+    start = np.minimum(d["t_dispatch_s"][rows], records.duration_s)
+    end = np.minimum(d["t_free_s"][rows], records.duration_s)
+    duty = sum(records.duty_unit_s.get(k, 0.0) for k in kinds)
+    return _ratio(float((end - start).sum()), duty)
+
+
+def _describe_counts(counts: np.ndarray) -> dict[str, Any]:
+    if counts.shape[0] == 0:
+        return {"volunteers": 0}
+    return {
+        "volunteers": int(counts.shape[0]),
+        "mean": _round(counts.mean(), 3),
+        "p50": _round(np.quantile(counts, 0.5)),
+        "p90": _round(np.quantile(counts, 0.9)),
+        "p99": _round(np.quantile(counts, 0.99)),
+        "max": int(counts.max()),
+        "alerted_share": _round((counts > 0).mean(), 4),
+    }
+
+
+def _min_by_incident(n: int, incident: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.full(n, np.inf)
+    np.minimum.at(out, incident, values)
+    out[np.isinf(out)] = np.nan
+    return out
+
+
+def _share(mask: np.ndarray) -> float | None:
+    return _round(mask.mean(), 4) if mask.shape[0] else None
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return _round(numerator / denominator, 4) if denominator > 0 else None
+
+
+def _round(value: float, digits: int = 1) -> float:
+    return round(float(value), digits)

@@ -1,0 +1,151 @@
+"""Read a scenario: TOML file -> overrides -> validation -> frozen ``Scenario``.
+
+Every failure becomes an ``InputError`` whose one-line message names the file, the key
+path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from gridsim.errors import InputError
+from gridsim.scenario.schema import Scenario
+
+DEFAULT_SCENARIO = "nanjing.toml"
+
+
+def default_scenario_text() -> str:
+    """Return the text of the default scenario embedded in the package."""
+    return (importlib.resources.files("gridsim") / "scenarios" / DEFAULT_SCENARIO).read_text(
+        encoding="utf-8"
+    )
+
+
+def load_scenario(
+    path: str | Path | None = None, overrides: Iterable[str] = ()
+) -> Scenario:
+    """Return the validated scenario at ``path`` (default: the embedded one)."""
+    if path is None:
+        source, text = f"<default {DEFAULT_SCENARIO}>", default_scenario_text()
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"{source}: file not found; check the path") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{source}: cannot read file ({exc})") from None
+    return parse_scenario(text, source, overrides)
+
+
+def parse_scenario(text: str, source: str, overrides: Iterable[str] = ()) -> Scenario:
+    """Return the validated scenario parsed from TOML ``text`` (``source`` names it)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: invalid TOML: {exc}") from None
+    for override in overrides:
+        apply_override(data, override)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{source}: {describe_validation_error(exc)}") from None
+
+
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Set ``key.path=value`` in the raw scenario dict (value parsed as TOML)."""
+    key_path, sep, raw_value = override.partition("=")
+    keys = key_path.strip().split(".")
+    if not sep or not all(keys):
+        raise InputError(
+            f"--set {override!r}: expected key.path=value, e.g. volunteers.count=20000"
+        )
+    value = parse_override_value(raw_value.strip())
+    node: dict[str, Any] = data
+    for depth, key in enumerate(keys[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            where = ".".join(keys[: depth + 1])
+            raise InputError(f"--set {override!r}: {where} is a value, not a table")
+        node = child
+    node[keys[-1]] = value
+
+
+def parse_override_value(raw: str) -> Any:
+    """Return ``raw`` read as a TOML value, or as a plain string if it is not one."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Return one line for the first error: key path, problem and what is allowed."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    path = format_key_path(loc)
+    if first["type"] == "extra_forbidden":
+        allowed = allowed_keys(loc[:-1])
+        message = f"unknown key {loc[-1]!r}"
+        if allowed:
+            message += f"; allowed keys here: {', '.join(allowed)}"
+    elif first["type"] == "missing":
+        message = "required key is missing; add it"
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+        if "input" in first and not isinstance(first["input"], Mapping | list):
+            message += f" (got {first['input']!r})"
+    more = f" (+{len(errors) - 1} more errors)" if len(errors) > 1 else ""
+    return f"{path}: {message}{more}" if path else f"{message}{more}"
+
+
+def format_key_path(loc: tuple[Any, ...]) -> str:
+    """Return ``('city', 'districts', 2, 'name')`` as ``city.districts[2].name``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Return the field names of the schema model found at ``loc``, if it is a model."""
+    current: Any = Scenario
+    for part in loc:
+        current = _unwrap_optional(current)
+        origin = typing.get_origin(current)
+        if origin in (list, tuple):
+            current = typing.get_args(current)[0]  # part is a list index
+        elif origin is dict:
+            current = typing.get_args(current)[1]  # part is a table key
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            return []
+    current = _unwrap_optional(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return []
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    """Return ``X`` for ``X | None``, else ``annotation`` unchanged."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation

@@ -1,0 +1,294 @@
+"""The scenario schema: frozen pydantic models, unknown keys rejected by name.
+
+Every figure that the source article does not give is an assumption; it lives in the
+scenario file (with a comment there saying so), and the defaults here only mirror the
+default scenario so that a short file stays valid.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[int, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+HourOfDay = Annotated[float, Field(ge=0.0, lt=24.0)]
+Character = Literal["urban_core", "inner_suburb", "suburb", "rural"]
+TravelMode = Literal["car", "ebike", "walk"]
+ResponderLayer = Literal["police", "grid", "volunteers", "watch_points"]
+HOURS_PER_DAY = 24
+
+
+class Model(BaseModel):
+    """Base for every scenario section: frozen, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Duration(Model):
+    """A random duration in seconds: fixed, exponential or log-normal."""
+
+    dist: Literal["fixed", "exponential", "lognormal"] = "lognormal"
+    mean_s: PositiveFloat
+    cv: NonNegativeFloat = 0.5
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` draws in seconds (float64)."""
+        if self.dist == "fixed":
+            return np.full(n, self.mean_s)
+        if self.dist == "exponential":
+            return rng.exponential(self.mean_s, n)
+        sigma2 = np.log1p(self.cv**2)
+        return rng.lognormal(np.log(self.mean_s) - sigma2 / 2.0, np.sqrt(sigma2), n)
+
+
+class Shift(Model):
+    """A daily duty window: starts at ``start_h`` and lasts ``length_h`` hours."""
+
+    start_h: HourOfDay
+    length_h: Annotated[float, Field(gt=0.0, le=24.0)]
+
+
+class District(Model):
+    """One district: name, census population, area and approximate centroid."""
+
+    name: str
+    population: Annotated[int, Field(gt=0)]
+    area_km2: PositiveFloat
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)]
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)]
+    bank: Literal["north", "south"] = "south"
+    character: Character = "suburb"
+
+
+class CarSpeeds(Model):
+    """Mean car speed on a road by the character of its district (m/s)."""
+
+    urban_core: PositiveFloat = 7.0
+    inner_suburb: PositiveFloat = 9.0
+    suburb: PositiveFloat = 11.0
+    rural: PositiveFloat = 14.0
+
+
+class City(Model):
+    """The synthetic road network and its districts."""
+
+    seed: int = 1
+    nodes: Annotated[int, Field(ge=50)] = 100_000
+    scale: Annotated[float, Field(gt=0.0, le=4.0)] = 1.0
+    circuity: Annotated[float, Field(ge=1.0, le=3.0)] = 1.05
+    extra_edge_prob: Probability = 0.45
+    bridges: Count = 6
+    river_lat_lon: tuple[tuple[float, float], tuple[float, float]] = (
+        (31.95, 118.55),
+        (32.25, 118.95),
+    )
+    car_speed_mps: CarSpeeds = CarSpeeds()
+    ebike_speed_mps: PositiveFloat = 4.5
+    walk_speed_mps: PositiveFloat = 1.3
+    districts: Annotated[list[District], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _check(self) -> City:
+        names = [d.name for d in self.districts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"district names must be unique; repeated: {', '.join(dupes)}")
+        banks = {d.bank for d in self.districts}
+        if len(banks) == 2 and self.bridges == 0:
+            raise ValueError(
+                "districts lie on both river banks but bridges = 0; set bridges >= 1"
+            )
+        if self.node_count < 5 * len(self.districts):
+            raise ValueError(
+                f"nodes * scale = {self.node_count} is too few for {len(self.districts)} "
+                "districts; raise city.nodes or city.scale"
+            )
+        return self
+
+    @property
+    def node_count(self) -> int:
+        """Return the number of road nodes to generate (``nodes`` times ``scale``)."""
+        return int(round(self.nodes * self.scale))
+
+    def speed_mps(self, mode: TravelMode) -> float:
+        """Return the speed of a non-car mode (m/s); car speed depends on the district."""
+        if mode == "ebike":
+            return self.ebike_speed_mps
+        if mode == "walk":
+            return self.walk_speed_mps
+        raise ValueError("car speed depends on the district; use car_speed_mps")
+
+
+class Zones(Model):
+    """Nested zones: district > police-station area > grid > micro-grid."""
+
+    household_stations: Annotated[int, Field(ge=1)] = 140
+    street_stations: Count = 17
+    grids: Annotated[int, Field(ge=1)] = 6000
+    micro_grids_per_grid: Annotated[int, Field(ge=1)] = 4
+
+    @property
+    def stations(self) -> int:
+        """Return the total number of police-station areas."""
+        return self.household_stations + self.street_stations
+
+
+def _default_patrol_shifts() -> list[Shift]:
+    return [Shift(start_h=0, length_h=8), Shift(start_h=8, length_h=8),
+            Shift(start_h=16, length_h=8)]
+
+
+class Police(Model):
+    """Patrol units (by station, in rotating shifts) and community police."""
+
+    patrol_units: Count = 900
+    patrol_shifts: Annotated[list[Shift], Field(min_length=1)] = Field(
+        default_factory=_default_patrol_shifts
+    )
+    community_police: Count = 1300
+    community_shift: Shift = Shift(start_h=8, length_h=10)
+    dispatch_delay_s: NonNegativeFloat = 90.0
+    return_to_base: bool = True
+
+
+def _default_mediator_shifts() -> list[Shift]:
+    return [Shift(start_h=8, length_h=12), Shift(start_h=8, length_h=12),
+            Shift(start_h=20, length_h=12)]
+
+
+class Mediators(Model):
+    """Street mediators who take non-police calls at the front end."""
+
+    count: Count = 1500
+    shifts: Annotated[list[Shift], Field(min_length=1)] = Field(
+        default_factory=_default_mediator_shifts
+    )
+    dispatch_delay_s: NonNegativeFloat = 120.0
+
+
+class GridWorkers(Model):
+    """Grid and micro-grid workers, pushed incidents in their own grid."""
+
+    per_grid: Count = 1
+    per_micro_grid: Count = 1
+    shift: Shift = Shift(start_h=8, length_h=10)
+    response_prob: Probability = 0.7
+    reaction_s: NonNegativeFloat = 120.0
+    mode: TravelMode = "ebike"
+    on_scene_s: Duration = Duration(dist="lognormal", mean_s=1200.0, cv=0.5)
+    max_dispatched: Annotated[int, Field(ge=1)] = 1
+
+
+def _default_availability() -> list[float]:
+    return [0.04] * 6 + [0.10, 0.18] + [0.25] * 10 + [0.20] * 4 + [0.10, 0.06]
+
+
+class Volunteers(Model):
+    """Safety volunteers: alerted by broadcast within a radius, each may accept."""
+
+    count: Count = 73_000
+    availability_by_hour: Annotated[
+        list[Probability], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
+    ] = Field(default_factory=_default_availability)
+    acceptance_prob: Probability = 0.3
+    reaction_s: NonNegativeFloat = 60.0
+    mode: TravelMode = "walk"
+    on_scene_s: Duration = Duration(dist="lognormal", mean_s=900.0, cv=0.5)
+
+
+class WatchPoints(Model):
+    """Peace watch points: fixed, open 24 h, help incidents next to them at once."""
+
+    count: Count = 2000
+    radius_m: NonNegativeFloat = 150.0
+    on_scene_s: Duration = Duration(dist="fixed", mean_s=600.0)
+
+
+class Dispatch(Model):
+    """Dispatch policy parameters shared by all incident types."""
+
+    volunteer_radius_m: NonNegativeFloat = 500.0
+    volunteer_max_dispatched: Annotated[int, Field(ge=1)] = 3
+    grid_radius_m: NonNegativeFloat = 3000.0
+    mediation_types: list[str] = Field(default_factory=lambda: ["dispute"])
+
+
+class IncidentType(Model):
+    """One kind of incident: how often, when, where, how long and who responds."""
+
+    rate_per_day: NonNegativeFloat
+    hourly_profile: Annotated[
+        list[NonNegativeFloat], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
+    ]
+    district_weights: dict[str, NonNegativeFloat] | None = None
+    priority: Annotated[int, Field(ge=1, le=5)] = 3
+    on_scene_s: Duration
+    responders: Annotated[list[ResponderLayer], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _check(self) -> IncidentType:
+        if sum(self.hourly_profile) <= 0.0:
+            raise ValueError("hourly_profile must have at least one positive weight")
+        if self.district_weights is not None and sum(self.district_weights.values()) <= 0.0:
+            raise ValueError("district_weights must give at least one district a positive weight")
+        if len(set(self.responders)) != len(self.responders):
+            raise ValueError("responders must not repeat a layer")
+        return self
+
+
+class Output(Model):
+    """Where results go; ``{name}`` and ``{seed}`` are filled in."""
+
+    dir: str = "results/{name}-seed{seed}"
+
+
+class Scenario(Model):
+    """A complete, validated scenario: the input of every later stage."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 1
+    duration_days: Annotated[float, Field(gt=0.0, le=366.0)] = 1.0
+    city: City
+    zones: Zones = Zones()
+    police: Police = Police()
+    mediators: Mediators = Mediators()
+    grid_workers: GridWorkers = GridWorkers()
+    volunteers: Volunteers = Volunteers()
+    watch_points: WatchPoints = WatchPoints()
+    dispatch: Dispatch = Dispatch()
+    incidents: Annotated[dict[str, IncidentType], Field(min_length=1)]
+    output: Output = Output()
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Scenario:
+        districts = {d.name for d in self.city.districts}
+        for type_name, kind in self.incidents.items():
+            unknown = sorted(set(kind.district_weights or {}) - districts)
+            if unknown:
+                raise ValueError(
+                    f"incidents.{type_name}.district_weights names unknown district "
+                    f"{unknown[0]!r}; allowed: {', '.join(sorted(districts))}"
+                )
+        for type_name in self.dispatch.mediation_types:
+            if type_name not in self.incidents:
+                raise ValueError(
+                    f"dispatch.mediation_types names unknown incident type {type_name!r}; "
+                    f"allowed: {', '.join(sorted(self.incidents))}"
+                )
+            if "police" in self.incidents[type_name].responders:
+                raise ValueError(
+                    f"incidents.{type_name} goes to mediators (dispatch.mediation_types) "
+                    "but also lists 'police' in responders; remove one of the two"
+                )
+        return self
+
+    @property
+    def duration_s(self) -> float:
+        """Return the simulated span in seconds."""
+        return self.duration_days * 86_400.0

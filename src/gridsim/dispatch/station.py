@@ -9,8 +9,8 @@ queue (priority, then call time) until a unit frees or comes on duty.
 from __future__ import annotations
 
 import heapq
-from functools import partial
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import simpy

@@ -98,13 +98,12 @@ def _station_fleet(
 ) -> Fleet:
     """Return ``count`` units based at stations in proportion to ``station_weight``.
 
-    Units of a station take the shifts in turn, so every station is staffed around the
-    clock when it has at least as many units as there are shifts.
+    Units, ordered by station, take the shifts in turn: a station with at least as many
+    units as shifts is staffed around the clock, and so is the city as a whole.
     """
     per_station = largest_remainder(station_weight, count)
     station = np.repeat(np.arange(zones.station_count, dtype=np.int32), per_station)
-    rank = np.arange(count) - np.repeat(np.cumsum(per_station) - per_station, per_station)
-    shift = rank % len(shifts)
+    shift = np.arange(count) % len(shifts)
     return Fleet(
         kind=kind,
         base_node=zones.station_node[station],

@@ -52,12 +52,17 @@ def parse_scenario(text: str, source: str, overrides: Iterable[str] = ()) -> Sce
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: invalid TOML: {exc}") from None
+    overrides = list(overrides)
     for override in overrides:
         apply_override(data, override)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise InputError(f"{source}: {describe_validation_error(exc)}") from None
+        message = describe_validation_error(exc)
+        culprit = [o for o in overrides if message.startswith(o.partition("=")[0].strip() + ":")]
+        if culprit:
+            message += f" (from --set {culprit[-1]})"
+        raise InputError(f"{source}: {message}") from None
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:

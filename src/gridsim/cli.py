@@ -66,11 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         return _run(args, console)
     except InputError as exc:
-        print(f"gridsim: error: {exc}", file=sys.stderr)
+        print(f"gridsim: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("gridsim: interrupted; no results were written", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def one_line(message: str) -> str:
+    """Return ``message`` with line breaks escaped, so an error is always one line."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _validate(args: argparse.Namespace) -> int:

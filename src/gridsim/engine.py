@@ -72,15 +72,16 @@ def _calls(
     duration_s = world.scenario.duration_s
     next_report_s = SECONDS_PER_HOUR
     for i in range(incidents.count):
-        wait = float(t_call[i]) - env.now
-        if wait > 0.0:
-            yield env.timeout(wait)
+        now_s = float(t_call[i])
+        if now_s > env.now:
+            yield env.timeout(now_s - env.now)
+        # layers get the exact call time: env.now may differ from it in the last bit
         kind = int(type_id[i])
         near = (
             Neighbourhood(*local.within(int(node[i]), radius[kind]))
             if radius[kind] > 0.0 else EMPTY_NEIGHBOURHOOD
         )
-        dispatcher.respond(i, kind, env.now, near)
+        dispatcher.respond(i, kind, now_s, near)
         if progress is not None and env.now >= next_report_s:
             progress(min(1.0, env.now / duration_s))
             next_report_s += SECONDS_PER_HOUR

@@ -98,10 +98,12 @@ def _station_fleet(
 ) -> Fleet:
     """Return ``count`` units based at stations in proportion to ``station_weight``.
 
+    Every station gets at least one unit when there are enough to go round.
     Units, ordered by station, take the shifts in turn: a station with at least as many
     units as shifts is staffed around the clock, and so is the city as a whole.
     """
-    per_station = largest_remainder(station_weight, count)
+    minimum = 1 if count >= zones.station_count else 0
+    per_station = largest_remainder(station_weight, count, minimum)
     station = np.repeat(np.arange(zones.station_count, dtype=np.int32), per_station)
     shift = np.arange(count) % len(shifts)
     return Fleet(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridsim.city.explicit import explicit_city, explicit_zones
 from gridsim.city.network import RoadNetwork
 from gridsim.city.synthetic import generate_city
 from gridsim.city.zones import ZoneMap, build_zones
@@ -34,17 +35,23 @@ class World:
 
 def build_world(scenario: Scenario) -> World:
     """Return the world of ``scenario`` (deterministic in ``scenario.city.seed``)."""
-    city = generate_city(scenario.city)
+    explicit = scenario.city.explicit
+    if explicit is None:
+        city = generate_city(scenario.city)
+        zones = build_zones(
+            city.network.xy_m, city.node_district, scenario.city, scenario.zones,
+            stream(scenario.city.seed, "city.zones"),
+        )
+        station_car_s = city.network.car_times_from(zones.station_node)
+    else:
+        city = explicit_city(scenario.city, explicit)
+        station_car_s = city.network.car_times_from(np.array(explicit.station_nodes))
+        zones = explicit_zones(explicit, city.node_district, station_car_s)
     network = city.network
     population = np.array([d.population for d in scenario.city.districts], dtype=float)
     nodes_per_district = np.bincount(city.node_district, minlength=population.shape[0])
     node_population = (population / np.maximum(nodes_per_district, 1))[city.node_district]
-    zones = build_zones(
-        network.xy_m, city.node_district, scenario.city, scenario.zones,
-        stream(scenario.city.seed, "city.zones"),
-    )
     fleets = build_fleets(scenario, zones, node_population)
-    station_car_s = network.car_times_from(zones.station_node)
     return World(
         scenario=scenario,
         network=network,

@@ -28,8 +28,8 @@ BRIDGE_SPAN = (0.25, 0.75)  # bridges spread along this part of the river segmen
 
 
 @dataclass(frozen=True, eq=False)
-class SyntheticCity:
-    """The generated network and the district of every node."""
+class CityMap:
+    """A road network and the district of every node."""
 
     network: RoadNetwork
     node_district: np.ndarray  # (N,) int16 index into City.districts
@@ -44,7 +44,7 @@ def project(lat: np.ndarray, lon: np.ndarray, origin: tuple[float, float]) -> np
     return np.column_stack([x, y])
 
 
-def generate_city(city: City) -> SyntheticCity:
+def generate_city(city: City) -> CityMap:
     """Return a connected synthetic road network for ``city`` (deterministic in its seed)."""
     rng = stream(city.seed, "city.nodes")
     lats = np.array([d.lat for d in city.districts])
@@ -85,7 +85,7 @@ def generate_city(city: City) -> SyntheticCity:
     speed = np.array([getattr(city.car_speed_mps, d.character) for d in city.districts])
     edge_speed = 0.5 * (speed[district[u]] + speed[district[v]])
     network = from_edges(xy, u.astype(np.int32), v.astype(np.int32), length, length / edge_speed)
-    return SyntheticCity(network=network, node_district=district.astype(np.int16),
+    return CityMap(network=network, node_district=district.astype(np.int16),
                          origin_lat_lon=origin)
 
 

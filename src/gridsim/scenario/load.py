@@ -7,6 +7,7 @@ path and what is allowed.
 from __future__ import annotations
 
 import importlib.resources
+import re
 import tomllib
 import types
 import typing
@@ -20,6 +21,7 @@ from gridsim.errors import InputError
 from gridsim.scenario.schema import Scenario
 
 DEFAULT_SCENARIO = "nanjing.toml"
+RELATIVE_KEY = re.compile(r"[A-Za-z_][\w.\[\]]*")  # "key.path" opening a validator error
 
 
 def default_scenario_text() -> str:
@@ -52,6 +54,8 @@ def parse_scenario(text: str, source: str, overrides: Iterable[str] = ()) -> Sce
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{source}: invalid TOML: nested too deeply; flatten it") from None
     overrides = list(overrides)
     for override in overrides:
         apply_override(data, override)
@@ -105,8 +109,14 @@ def describe_validation_error(exc: ValidationError) -> str:
             message += f"; allowed keys here: {', '.join(allowed)}"
     elif first["type"] == "missing":
         message = "required key is missing; add it"
-    else:
+    elif first["type"] == "value_error":
         message = first["msg"].removeprefix("Value error, ")
+        sub_path, sep, rest = message.partition(": ")
+        if sep and RELATIVE_KEY.fullmatch(sub_path):
+            path = f"{path}.{sub_path}" if path else sub_path
+            message = rest
+    else:
+        message = first["msg"]
         if "input" in first and not isinstance(first["input"], Mapping | list):
             message += f" (got {first['input']!r})"
     more = f" (+{len(errors) - 1} more errors)" if len(errors) > 1 else ""
@@ -120,7 +130,8 @@ def format_key_path(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            name = str(part) if RELATIVE_KEY.fullmatch(str(part)) else repr(str(part))
+            text += f".{name}" if text else name
     return text
 
 

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import sparse
+from scipy.sparse import csgraph
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Field(ge=0)]
@@ -24,7 +26,11 @@ HOURS_PER_DAY = 24
 
 
 class Model(BaseModel):
-    """Base for every scenario section: frozen, unknown keys are errors."""
+    """Base for every scenario section: frozen, unknown keys are errors.
+
+    Validators raise ``ValueError("key.path: problem; fix")`` with the path relative to
+    the model, so the loader can report the full key path.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -74,8 +80,50 @@ class CarSpeeds(Model):
     rural: PositiveFloat = 14.0
 
 
+class ExplicitNetwork(Model):
+    """A road network given node by node (small validation cities, imported networks).
+
+    Edge lengths are the straight line between the end nodes times ``city.circuity``;
+    each station's area is the set of nodes nearest to it by car, and is also its one
+    grid and micro-grid.
+    """
+
+    nodes_xy_m: Annotated[list[tuple[float, float]], Field(min_length=1)]
+    node_district: Annotated[list[str], Field(min_length=1)]
+    edges: list[tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]] = Field(
+        default_factory=list
+    )
+    station_nodes: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _check(self) -> ExplicitNetwork:
+        n = len(self.nodes_xy_m)
+        if len(self.node_district) != n:
+            raise ValueError(
+                f"node_district: has {len(self.node_district)} entries for {n} nodes; "
+                "give one district name per node"
+            )
+        for u, v in self.edges:
+            if max(u, v) >= n or u == v:
+                raise ValueError(f"edges: [{u}, {v}] must join two different nodes in 0..{n - 1}")
+        if max(self.station_nodes) >= n or len(set(self.station_nodes)) != len(
+            self.station_nodes
+        ):
+            raise ValueError(f"station_nodes: must be distinct nodes in 0..{n - 1}")
+        ends = np.array(self.edges, dtype=np.int64).reshape(-1, 2)
+        graph = sparse.coo_matrix((np.ones(ends.shape[0]), (ends[:, 0], ends[:, 1])), (n, n))
+        parts, label = csgraph.connected_components(graph, directed=False)
+        if parts > 1:
+            stray = int(np.flatnonzero(label != label[0])[0])
+            raise ValueError(
+                f"edges: the network is not connected (node {stray} cannot be reached from "
+                "node 0); add edges"
+            )
+        return self
+
+
 class City(Model):
-    """The synthetic road network and its districts."""
+    """The road network (synthetic unless ``explicit`` is given) and its districts."""
 
     seed: int = 1
     nodes: Annotated[int, Field(ge=50)] = 100_000
@@ -91,22 +139,33 @@ class City(Model):
     ebike_speed_mps: PositiveFloat = 4.5
     walk_speed_mps: PositiveFloat = 1.3
     districts: Annotated[list[District], Field(min_length=1)]
+    explicit: ExplicitNetwork | None = None
 
     @model_validator(mode="after")
     def _check(self) -> City:
         names = [d.name for d in self.districts]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"district names must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(
+                f"districts: names must be unique; repeated: {', '.join(map(repr, dupes))}"
+            )
+        if self.explicit is not None:
+            unknown = sorted(set(self.explicit.node_district) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"explicit.node_district: unknown district {unknown[0]!r}; "
+                    f"allowed: {', '.join(names)}"
+                )
+            return self
         banks = {d.bank for d in self.districts}
         if len(banks) == 2 and self.bridges == 0:
             raise ValueError(
-                "districts lie on both river banks but bridges = 0; set bridges >= 1"
+                "bridges: is 0 but districts lie on both river banks; set bridges >= 1"
             )
         if self.node_count < 5 * len(self.districts):
             raise ValueError(
-                f"nodes * scale = {self.node_count} is too few for {len(self.districts)} "
-                "districts; raise city.nodes or city.scale"
+                f"nodes: nodes * scale = {self.node_count} is too few for "
+                f"{len(self.districts)} districts; raise city.nodes or city.scale"
             )
         return self
 
@@ -233,11 +292,11 @@ class IncidentType(Model):
     @model_validator(mode="after")
     def _check(self) -> IncidentType:
         if sum(self.hourly_profile) <= 0.0:
-            raise ValueError("hourly_profile must have at least one positive weight")
+            raise ValueError("hourly_profile: needs at least one positive weight")
         if self.district_weights is not None and sum(self.district_weights.values()) <= 0.0:
-            raise ValueError("district_weights must give at least one district a positive weight")
+            raise ValueError("district_weights: give at least one district a positive weight")
         if len(set(self.responders)) != len(self.responders):
-            raise ValueError("responders must not repeat a layer")
+            raise ValueError("responders: must not repeat a layer")
         return self
 
 
@@ -272,19 +331,19 @@ class Scenario(Model):
             unknown = sorted(set(kind.district_weights or {}) - districts)
             if unknown:
                 raise ValueError(
-                    f"incidents.{type_name}.district_weights names unknown district "
+                    f"incidents.{type_name}.district_weights: unknown district "
                     f"{unknown[0]!r}; allowed: {', '.join(sorted(districts))}"
                 )
         for type_name in self.dispatch.mediation_types:
             if type_name not in self.incidents:
                 raise ValueError(
-                    f"dispatch.mediation_types names unknown incident type {type_name!r}; "
+                    f"dispatch.mediation_types: unknown incident type {type_name!r}; "
                     f"allowed: {', '.join(sorted(self.incidents))}"
                 )
             if "police" in self.incidents[type_name].responders:
                 raise ValueError(
-                    f"incidents.{type_name} goes to mediators (dispatch.mediation_types) "
-                    "but also lists 'police' in responders; remove one of the two"
+                    f"incidents.{type_name}.responders: lists 'police' but the type goes to "
+                    "mediators (dispatch.mediation_types); remove one of the two"
                 )
         return self
 

@@ -1,0 +1,77 @@
+"""The shipped scenario files: the embedded default, its copy in scenarios/, DESIGN facts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gridsim.scenario import Scenario, default_scenario_text, load_scenario, parse_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "scenarios" / "small.toml"
+NANJING = ROOT / "scenarios" / "nanjing.toml"
+
+NANJING_DISTRICTS = {
+    "Xuanwu", "Qinhuai", "Jianye", "Gulou", "Pukou", "Qixia",
+    "Yuhuatai", "Jiangning", "Luhe", "Lishui", "Gaochun",
+}
+
+
+@pytest.fixture(scope="module")
+def default() -> Scenario:
+    return load_scenario()
+
+
+def test_default_text_is_byte_identical_to_scenarios_nanjing() -> None:
+    assert default_scenario_text().encode("utf-8") == NANJING.read_bytes()
+
+
+@pytest.mark.parametrize("path", [SMALL, NANJING], ids=["small", "nanjing"])
+def test_scenario_file_loads(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert isinstance(scenario, Scenario)
+    assert scenario.name == path.stem
+
+
+def test_default_equals_scenarios_nanjing(default: Scenario) -> None:
+    assert default == load_scenario(NANJING)
+    assert default == parse_scenario(default_scenario_text(), "<text>")
+
+
+def test_default_has_the_eleven_districts(default: Scenario) -> None:
+    names = [d.name for d in default.city.districts]
+    assert len(names) == 11
+    assert set(names) == NANJING_DISTRICTS
+
+
+def test_default_north_bank_is_pukou_and_luhe(default: Scenario) -> None:
+    north = {d.name for d in default.city.districts if d.bank == "north"}
+    assert north == {"Pukou", "Luhe"}
+    assert default.city.bridges >= 1
+
+
+def test_default_station_counts(default: Scenario) -> None:
+    assert default.zones.household_stations == 140
+    assert default.zones.street_stations == 17
+    assert default.zones.stations == 157
+
+
+def test_default_fleet_counts(default: Scenario) -> None:
+    assert default.volunteers.count == 73_000
+    assert default.watch_points.count == 2_000
+    assert default.mediators.count == 1_500
+
+
+def test_default_incident_types(default: Scenario) -> None:
+    expected = {"dispute", "theft", "assault", "traffic", "person_in_need", "missing_person"}
+    assert expected <= set(default.incidents)
+    assert "dispute" in default.dispatch.mediation_types
+    for name in default.dispatch.mediation_types:
+        assert "police" not in default.incidents[name].responders
+
+
+def test_default_rates_sum_to_about_1_8_million_a_year(default: Scenario) -> None:
+    per_day = sum(kind.rate_per_day for kind in default.incidents.values())
+    assert 4_500 <= per_day <= 5_500
+    assert 1.6e6 <= per_day * 365 <= 2.0e6

@@ -8,7 +8,7 @@ import pytest
 from scipy.sparse import csgraph
 
 from gridsim import World, build_world, load_scenario
-from gridsim.city.local import LocalSearch
+from gridsim.city.reach import reach_within
 from gridsim.city.synthetic import largest_remainder
 
 
@@ -81,20 +81,24 @@ def test_world_is_deterministic_in_the_city_seed(small_scenario) -> None:  # typ
     assert np.array_equal(a.fleets.volunteers.base_node, b.fleets.volunteers.base_node)
 
 
-def test_local_search_matches_networkx_dijkstra(small_world: World) -> None:
+def test_reach_within_matches_networkx_dijkstra(small_world: World) -> None:
     net = small_world.network
     graph = nx.Graph()
     rows = np.repeat(np.arange(net.node_count), np.diff(net.indptr))
     graph.add_weighted_edges_from(zip(rows.tolist(), net.indices.tolist(), net.length_m.tolist(),
                                       strict=True))
-    search = LocalSearch(net)
     rng = np.random.default_rng(0)
-    for node in rng.choice(net.node_count, 25, replace=False).tolist():
-        for radius in (0.0, 300.0, 1500.0):
-            nodes, dist = search.within(node, radius)
-            expected = nx.single_source_dijkstra_path_length(graph, node, cutoff=radius)
-            assert nodes.tolist() == sorted(expected)
-            assert np.allclose(dist, [expected[n] for n in nodes.tolist()])
+    sources = rng.choice(net.node_count, 40, replace=False)
+    radii = rng.choice([0.0, 300.0, 1500.0], 40)
+    reach = reach_within(net, sources, radii)
+    for row, (node, radius) in enumerate(zip(sources.tolist(), radii.tolist(), strict=True)):
+        nodes, dist = reach.row(row)
+        expected = nx.single_source_dijkstra_path_length(graph, node, cutoff=radius)
+        assert sorted(nodes.tolist()) == sorted(expected)
+        assert np.allclose(dist, [expected[n] for n in nodes.tolist()], rtol=1e-6)
+        # nearest first, ties by node id
+        assert all((a, x) <= (b, y) for a, b, x, y in
+                   zip(dist[:-1], dist[1:], nodes[:-1], nodes[1:], strict=True))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The command line: ``gridsim run | validate``.
+"""The command line: ``gridsim run | validate | bench``.
 
 Bad input of any kind prints one line (what, where, how to fix) and exits with code 2.
 """
@@ -6,6 +6,7 @@ Bad input of any kind prints one line (what, where, how to fix) and exits with c
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,10 +17,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gridsim.api import default_out_dir, run, write_results
+from gridsim.bench import BENCH_KEYS, GOALS, BenchPlan, check_goals, run_bench
 from gridsim.errors import InputError
+from gridsim.output import write_text_atomic
 from gridsim.scenario import load_scenario
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_GOAL_MISSED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--out", type=Path, help="results folder (default: scenario output.dir)")
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar and no table")
 
+    bench_cmd = sub.add_parser(
+        "bench", help="time gridsim against bare simpy and the naive design (exit 1: goal missed)"
+    )
+    bench_cmd.add_argument("--quick", action="store_true",
+                           help="14-day year (extrapolated) and 7-day ratio runs")
+    bench_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+
     validate_cmd = sub.add_parser("validate", help="check scenario files and exit")
     validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")
     _add_overrides(validate_cmd)
@@ -64,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "bench":
+            return _bench(args, console)
         return _run(args, console)
     except InputError as exc:
         print(f"gridsim: error: {one_line(str(exc))}", file=sys.stderr)
@@ -102,6 +114,29 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         _print_summary(result.summary, Console())
         print(f"setup {result.setup_s:.1f} s, run {result.wall_s:.1f} s; results in {out_dir}/")
     return EXIT_OK
+
+
+def _bench(args: argparse.Namespace, console: Console) -> int:
+    plan = BenchPlan.of(args.quick)
+    figures = run_bench(plan, lambda stage: console.print(f"[dim]bench: {stage}[/dim]"))
+    verdicts = check_goals(figures)
+    table = Table(title="gridsim bench" + (" (quick: city_year_s extrapolated from "
+                                           f"{plan.year_days} days)" if args.quick else ""))
+    for column in ("figure", "value", "goal", "met"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for key in BENCH_KEYS:
+        value = figures[key]
+        rows = value.items() if isinstance(value, dict) else [(None, value)]
+        for sub_key, sub_value in rows:
+            name = key if sub_key is None else f"{key}.{sub_key}"
+            op, bound = GOALS.get(name, ("", None))
+            met = verdicts.get(name)
+            table.add_row(name, f"{sub_value:g}", f"{op} {bound:g}" if bound is not None else "",
+                          "" if met is None else ("yes" if met else "NO"))
+    Console().print(table)
+    if args.json is not None:
+        write_text_atomic(args.json, json.dumps(figures, indent=2) + "\n")
+    return EXIT_OK if all(verdicts.values()) else EXIT_GOAL_MISSED
 
 
 def _print_summary(summary: dict[str, Any], console: Console) -> None:

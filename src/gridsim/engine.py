@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from gridsim.city.local import LocalSearch
-from gridsim.dispatch import EMPTY_NEIGHBOURHOOD, Dispatcher, Neighbourhood
+from gridsim.dispatch import Dispatcher
 from gridsim.incidents import Incidents
 from gridsim.log import RESPONDER_KINDS, DispatchLog
 from gridsim.world import World
@@ -34,7 +33,7 @@ class SimulationRecords:
     dispatches: dict[str, np.ndarray]
     duration_s: float
     duty_unit_s: dict[str, float]  # on-duty unit-seconds of each station-based kind
-    volunteer_alerts: np.ndarray  # (volunteers,) int32 alerts each volunteer received
+    volunteer_alerts: np.ndarray  # (volunteers,) alerts each volunteer received
 
 
 def simulate(
@@ -46,7 +45,7 @@ def simulate(
     dispatcher = Dispatcher(world, incidents, env, log, seed)
     duration_s = world.scenario.duration_s
     env.process(_roster(env, dispatcher, duration_s))
-    env.process(_calls(env, world, incidents, dispatcher, progress))
+    env.process(_calls(env, incidents, dispatcher, duration_s, progress))
     env.run()
     return SimulationRecords(
         incidents=incidents,
@@ -57,33 +56,27 @@ def simulate(
             for layer in dispatcher.rostered
             for code, unit_s in layer.duty_unit_s().items()
         },
-        volunteer_alerts=dispatcher.volunteers.alerts.copy(),
+        volunteer_alerts=dispatcher.volunteers.alerts_per_volunteer(),
     )
 
 
 def _calls(
-    env: simpy.Environment, world: World, incidents: Incidents, dispatcher: Dispatcher,
-    progress: ProgressCallback | None,
+    env: simpy.Environment, incidents: Incidents, dispatcher: Dispatcher,
+    duration_s: float, progress: ProgressCallback | None,
 ) -> Generator[simpy.Event, None, None]:
     """Hand each call, at its time, to the layers of its type."""
-    local = LocalSearch(world.network)
-    t_call, type_id, node = incidents.t_call_s, incidents.type_id, incidents.node
-    radius = dispatcher.radius_by_type
-    duration_s = world.scenario.duration_s
-    next_report_s = SECONDS_PER_HOUR
-    for i in range(incidents.count):
-        now_s = float(t_call[i])
+    layers_by_type = dispatcher.layers_by_type
+    next_report_s = SECONDS_PER_HOUR if progress is not None else np.inf
+    for i, (now_s, kind) in enumerate(
+        zip(incidents.t_call_s.tolist(), incidents.type_id.tolist(), strict=True)
+    ):
         if now_s > env.now:
             yield env.timeout(now_s - env.now)
         # layers get the exact call time: env.now may differ from it in the last bit
-        kind = int(type_id[i])
-        near = (
-            Neighbourhood(*local.within(int(node[i]), radius[kind]))
-            if radius[kind] > 0.0 else EMPTY_NEIGHBOURHOOD
-        )
-        dispatcher.respond(i, kind, now_s, near)
-        if progress is not None and env.now >= next_report_s:
-            progress(min(1.0, env.now / duration_s))
+        for layer in layers_by_type[kind]:
+            layer.respond(i, now_s)
+        if now_s >= next_report_s and progress is not None:
+            progress(min(1.0, now_s / duration_s))
             next_report_s += SECONDS_PER_HOUR
     if progress is not None:
         progress(1.0)

@@ -16,6 +16,16 @@ from gridsim.rng import stream
 from gridsim.scenario.schema import Scenario, Shift
 
 
+def hour_of_day(t_s: float) -> float:
+    """Return the hour of day (0 <= h < 24) at run time ``t_s``."""
+    return (t_s / 3600.0) % 24.0
+
+
+def shift_covers(start_h: float, length_h: float, t_s: float) -> bool:
+    """Return whether a shift starting at ``start_h`` for ``length_h`` covers ``t_s``."""
+    return (hour_of_day(t_s) - start_h) % 24.0 < length_h
+
+
 @dataclass(frozen=True, eq=False)
 class Fleet:
     """One kind of responder: base node, home station/grid and daily shift per row."""
@@ -32,9 +42,18 @@ class Fleet:
         """Return the number of responders."""
         return int(self.base_node.shape[0])
 
+    def common_shift(self) -> tuple[float, float] | None:
+        """Return (start_h, length_h) when every responder works the same shift, else None."""
+        if self.size == 0:
+            return None
+        start, length = float(self.shift_start_h[0]), float(self.shift_length_h[0])
+        if np.all(self.shift_start_h == start) and np.all(self.shift_length_h == length):
+            return start, length
+        return None
+
     def on_duty(self, t_s: float, ids: np.ndarray | None = None) -> np.ndarray:
         """Return a bool mask: is each responder (or each of ``ids``) on shift at ``t_s``."""
-        hour = (t_s / 3600.0) % 24.0
+        hour = hour_of_day(t_s)
         if ids is None:
             return ((hour - self.shift_start_h) % 24.0) < self.shift_length_h
         return ((hour - self.shift_start_h[ids]) % 24.0) < self.shift_length_h[ids]

@@ -35,6 +35,17 @@ class Incidents:
         """Return the number of incidents."""
         return int(self.t_call_s.shape[0])
 
+    def subset(self, rows: np.ndarray) -> Incidents:
+        """Return the incidents at ascending ``rows``, renumbered from 0."""
+        return Incidents(
+            type_names=self.type_names,
+            t_call_s=self.t_call_s[rows],
+            type_id=self.type_id[rows],
+            node=self.node[rows],
+            priority=self.priority[rows],
+            on_scene_s=self.on_scene_s[rows],
+        )
+
 
 def generate_incidents(
     scenario: Scenario, node_district: np.ndarray, seed: int

@@ -27,6 +27,7 @@ class DispatchLog:
     def __init__(self, capacity: int = 4096) -> None:
         """Start an empty log with room for ``capacity`` rows."""
         self._size = 0
+        self._capacity = capacity
         self._data: dict[str, np.ndarray] = {
             name: np.empty(capacity, dtype=dtype) for name, dtype in _COLUMNS.items()
         }
@@ -40,8 +41,10 @@ class DispatchLog:
         t_dispatch_s: float, t_arrive_s: float, t_free_s: float,
     ) -> None:
         """Append one dispatch row."""
-        self._reserve(1)
         row, data = self._size, self._data
+        if row == self._capacity:
+            self._reserve(1)
+            data = self._data
         data["incident"][row] = incident
         data["kind"][row] = kind
         data["responder"][row] = responder
@@ -56,7 +59,8 @@ class DispatchLog:
     ) -> None:
         """Append one row per responder sent to the same incident at the same time."""
         n = responders.shape[0]
-        self._reserve(n)
+        if self._size + n > self._capacity:
+            self._reserve(n)
         rows, data = slice(self._size, self._size + n), self._data
         data["incident"][rows] = incident
         data["kind"][rows] = kind
@@ -71,10 +75,8 @@ class DispatchLog:
         return {name: column[: self._size].copy() for name, column in self._data.items()}
 
     def _reserve(self, extra: int) -> None:
-        capacity = next(iter(self._data.values())).shape[0]
-        if self._size + extra <= capacity:
-            return
-        new_capacity = max(2 * capacity, self._size + extra)
+        new_capacity = max(2 * self._capacity, self._size + extra)
+        self._capacity = new_capacity
         for name, column in self._data.items():
             grown = np.empty(new_capacity, dtype=column.dtype)
             grown[: self._size] = column[: self._size]

@@ -9,6 +9,7 @@ their incidents (common random numbers).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,3 +18,26 @@ def stream(seed: int, name: str) -> np.random.Generator:
     """Return the generator for stream ``name`` under root ``seed``."""
     key = zlib.crc32(name.encode("utf-8"))
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(key,)))
+
+
+class DrawBuffer:
+    """Draws from one distribution, generated in blocks so one at a time costs little.
+
+    The sequence handed out depends only on the stream, so a run stays deterministic.
+    """
+
+    def __init__(self, draw: Callable[[int], np.ndarray], block: int = 8192) -> None:
+        """Wrap ``draw(n) -> n draws``; refill ``block`` draws at a time."""
+        self._draw = draw
+        self._block = block
+        self._values = np.empty(0)
+        self._next = 0
+
+    def take_one(self) -> float:
+        """Return the next draw."""
+        if self._next >= self._values.shape[0]:
+            self._values = self._draw(self._block)
+            self._next = 0
+        value = float(self._values[self._next])
+        self._next += 1
+        return value

@@ -1,11 +1,18 @@
-"""The world: everything about a city that does not change during a run."""
+"""The world: everything about a city that does not change during a run.
+
+The network, zones and station travel-time matrix depend only on the ``city`` and
+``zones`` sections, and node catchments only on those and the dispatch radii, so they are
+cached on disk (see ``gridsim.cache``); fleets are placed afresh, which is fast.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from gridsim.cache import ArrayCache, Arrays, cache_key, default_cache_dir
+from gridsim.catchments import Catchments, build_catchments
 from gridsim.city.explicit import explicit_city, explicit_zones
 from gridsim.city.network import RoadNetwork
 from gridsim.city.synthetic import generate_city
@@ -17,7 +24,7 @@ from gridsim.scenario.schema import Scenario
 
 @dataclass(frozen=True, eq=False)
 class World:
-    """Road network, zones, fleets and the station travel-time matrix of a scenario."""
+    """Road network, zones, fleets, travel times and catchments of a scenario."""
 
     scenario: Scenario
     network: RoadNetwork
@@ -26,6 +33,7 @@ class World:
     zones: ZoneMap
     fleets: Fleets
     node_station_car_s: np.ndarray  # (N, S) float32 car seconds between node and station
+    catchments: Catchments
 
     @property
     def district_names(self) -> tuple[str, ...]:
@@ -33,8 +41,34 @@ class World:
         return tuple(d.name for d in self.scenario.city.districts)
 
 
-def build_world(scenario: Scenario) -> World:
+def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
     """Return the world of ``scenario`` (deterministic in ``scenario.city.seed``)."""
+    cache = ArrayCache(default_cache_dir()) if cache is None else cache
+    world_key = cache_key(
+        "world", scenario.city.model_dump(mode="json"), scenario.zones.model_dump(mode="json")
+    )
+    arrays = cache.get("world", world_key, lambda: _city_arrays(scenario))
+    network = RoadNetwork(**{f.name: arrays[f"network.{f.name}"] for f in fields(RoadNetwork)})
+    zones = ZoneMap(**{f.name: arrays[f"zones.{f.name}"] for f in fields(ZoneMap)})
+    node_district = arrays["node_district"]
+    population = np.array([d.population for d in scenario.city.districts], dtype=float)
+    nodes_per_district = np.bincount(node_district, minlength=population.shape[0])
+    node_population = (population / np.maximum(nodes_per_district, 1))[node_district]
+    fleets = build_fleets(scenario, zones, node_population)
+    return World(
+        scenario=scenario,
+        network=network,
+        node_district=node_district,
+        node_population=node_population,
+        zones=zones,
+        fleets=fleets,
+        node_station_car_s=arrays["node_station_car_s"],
+        catchments=build_catchments(scenario, network, zones, fleets, cache, world_key),
+    )
+
+
+def _city_arrays(scenario: Scenario) -> Arrays:
+    """Return the network, zones and station matrix of ``scenario`` as named arrays."""
     explicit = scenario.city.explicit
     if explicit is None:
         city = generate_city(scenario.city)
@@ -47,17 +81,10 @@ def build_world(scenario: Scenario) -> World:
         city = explicit_city(scenario.city, explicit)
         station_car_s = city.network.car_times_from(np.array(explicit.station_nodes))
         zones = explicit_zones(explicit, city.node_district, station_car_s)
-    network = city.network
-    population = np.array([d.population for d in scenario.city.districts], dtype=float)
-    nodes_per_district = np.bincount(city.node_district, minlength=population.shape[0])
-    node_population = (population / np.maximum(nodes_per_district, 1))[city.node_district]
-    fleets = build_fleets(scenario, zones, node_population)
-    return World(
-        scenario=scenario,
-        network=network,
-        node_district=city.node_district,
-        node_population=node_population,
-        zones=zones,
-        fleets=fleets,
-        node_station_car_s=np.ascontiguousarray(station_car_s.T),
-    )
+    arrays: Arrays = {
+        "node_district": city.node_district,
+        "node_station_car_s": np.ascontiguousarray(station_car_s.T),
+    }
+    arrays.update({f"network.{k}": v for k, v in asdict(city.network).items()})
+    arrays.update({f"zones.{k}": v for k, v in asdict(zones).items()})
+    return arrays

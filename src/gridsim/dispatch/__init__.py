@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import simpy
 
-from gridsim.dispatch.base import EMPTY_NEIGHBOURHOOD, Layer, Neighbourhood, Rostered
+from gridsim.dispatch.base import Layer, Rostered
 from gridsim.dispatch.local import GridPush, LocalResponders, VolunteerBroadcast, WatchPointHelp
 from gridsim.dispatch.station import StationDispatch, StationPool
 from gridsim.incidents import Incidents
@@ -12,13 +12,7 @@ from gridsim.log import KIND_CODE, DispatchLog
 from gridsim.rng import stream
 from gridsim.world import World
 
-__all__ = [
-    "EMPTY_NEIGHBOURHOOD",
-    "Dispatcher",
-    "Layer",
-    "Neighbourhood",
-    "Rostered",
-]
+__all__ = ["Dispatcher", "Layer", "Rostered"]
 
 
 class Dispatcher:
@@ -30,6 +24,7 @@ class Dispatcher:
     ) -> None:
         """Build every layer the scenario's incident types name."""
         scenario, fleets, zones = world.scenario, world.fleets, world.zones
+        catchments = world.catchments
         stations = zones.station_count
 
         def station_dispatch(pools: list[StationPool], delay_s: float) -> StationDispatch:
@@ -51,26 +46,25 @@ class Dispatcher:
             scenario.mediators.dispatch_delay_s,
         )
         grid_cfg, vol_cfg = scenario.grid_workers, scenario.volunteers
-        grid_workers = LocalResponders(
-            fleets.grid_workers, incidents, log, stream(seed, "dispatch.grid"),
-            scenario.city.speed_mps(grid_cfg.mode), grid_cfg.reaction_s, grid_cfg.on_scene_s,
-            grid_cfg.max_dispatched,
-        )
-        volunteers = LocalResponders(
-            fleets.volunteers, incidents, log, stream(seed, "dispatch.volunteers"),
-            scenario.city.speed_mps(vol_cfg.mode), vol_cfg.reaction_s, vol_cfg.on_scene_s,
-            scenario.dispatch.volunteer_max_dispatched,
-        )
         self.grid = GridPush(
-            grid_workers, incidents.node, zones.node_grid, zones.grid_node.shape[0],
-            scenario.dispatch.grid_radius_m, grid_cfg.response_prob,
+            LocalResponders(
+                fleets.grid_workers, log, stream(seed, "dispatch.grid"),
+                scenario.city.speed_mps(grid_cfg.mode), grid_cfg.reaction_s,
+                grid_cfg.on_scene_s, grid_cfg.max_dispatched,
+            ),
+            incidents.node, catchments.grid_workers, grid_cfg.response_prob,
         )
         self.volunteers = VolunteerBroadcast(
-            volunteers, world.network.node_count, scenario.dispatch.volunteer_radius_m,
-            vol_cfg.availability_by_hour, vol_cfg.acceptance_prob,
+            LocalResponders(
+                fleets.volunteers, log, stream(seed, "dispatch.volunteers"),
+                scenario.city.speed_mps(vol_cfg.mode), vol_cfg.reaction_s, vol_cfg.on_scene_s,
+                scenario.dispatch.volunteer_max_dispatched,
+            ),
+            incidents.node, catchments.volunteers, vol_cfg.availability_by_hour,
+            vol_cfg.acceptance_prob,
         )
         self.watch_points = WatchPointHelp(
-            fleets.watch_point_node, incidents, log, scenario.watch_points.radius_m,
+            incidents.node, catchments.watch_point, catchments.watch_point_m, log,
             scenario.city.walk_speed_mps, scenario.watch_points.on_scene_s,
             stream(seed, "dispatch.watch_points"),
         )
@@ -87,11 +81,4 @@ class Dispatcher:
             if name in mediated:
                 layers.insert(0, self.mediation)
             self.layers_by_type.append(tuple(layers))
-        self.radius_by_type = [max(layer.radius_m for layer in layers)
-                               for layers in self.layers_by_type]
         self.rostered: tuple[Rostered, ...] = (self.police, self.mediation)
-
-    def respond(self, incident: int, type_id: int, now_s: float, near: Neighbourhood) -> None:
-        """Call every layer of the incident's type."""
-        for layer in self.layers_by_type[type_id]:
-            layer.respond(incident, now_s, near)

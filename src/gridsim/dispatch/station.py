@@ -15,7 +15,6 @@ from functools import partial
 import numpy as np
 import simpy
 
-from gridsim.dispatch.base import Neighbourhood
 from gridsim.fleets import Fleet
 from gridsim.incidents import Incidents
 from gridsim.log import DispatchLog
@@ -33,8 +32,11 @@ class StationPool:
         self.fleet = fleet
         self.kind_code = kind_code
         self.own_station_only = own_station_only
-        self.free: list[list[int]] = [[] for _ in range(station_count)]
-        self.free_count = np.zeros(station_count, dtype=np.int64)
+        self.free: list[list[int]] = [[] for _ in range(station_count)]  # heaps of unit ids
+        # 0 where a station has a free unit, inf where not: added to a travel row, its
+        # argmin is the nearest station with a free unit
+        self._closed = np.full(station_count, np.inf, dtype=np.float32)
+        self._unit_station: list[int] = fleet.station.tolist()
         self.on_duty = np.zeros(fleet.size, dtype=bool)
         self.busy = np.zeros(fleet.size, dtype=bool)
         self.duty_unit_s = 0.0
@@ -43,19 +45,22 @@ class StationPool:
     def nearest(self, home_station: int, travel_s: np.ndarray) -> tuple[int, float]:
         """Return (station, car seconds) of the nearest station with a free unit, or -1."""
         if self.own_station_only:
-            if self.free_count[home_station] > 0:
+            if self.free[home_station]:
                 return home_station, float(travel_s[home_station])
             return NO_STATION, np.inf
-        masked = np.where(self.free_count > 0, travel_s, np.inf)
-        station = int(np.argmin(masked))
-        if not np.isfinite(masked[station]):
+        total = travel_s + self._closed
+        station = int(total.argmin())
+        best_s = float(total[station])
+        if best_s == np.inf:
             return NO_STATION, np.inf
-        return station, float(masked[station])
+        return station, best_s
 
     def take(self, station: int) -> int:
         """Return the lowest-id free unit of ``station``, now busy."""
-        unit = heapq.heappop(self.free[station])
-        self.free_count[station] -= 1
+        waiting = self.free[station]
+        unit = heapq.heappop(waiting)
+        if not waiting:
+            self._closed[station] = np.inf
         self.busy[unit] = True
         return unit
 
@@ -63,9 +68,9 @@ class StationPool:
         """Mark ``unit`` no longer busy; it waits at its station if on duty."""
         self.busy[unit] = False
         if self.on_duty[unit]:
-            station = int(self.fleet.station[unit])
+            station = self._unit_station[unit]
             heapq.heappush(self.free[station], unit)
-            self.free_count[station] += 1
+            self._closed[station] = 0.0
 
     def claim(self, unit: int) -> None:
         """Mark an idle unit that is not waiting in a station list as busy."""
@@ -83,11 +88,11 @@ class StationPool:
         leaving = np.flatnonzero(self.on_duty & ~duty & ~self.busy)
         arriving = np.flatnonzero(duty & ~self.on_duty & ~self.busy)
         self.on_duty = duty
-        for station in np.unique(self.fleet.station[leaving]):
+        for station in np.unique(self.fleet.station[leaving]).tolist():
             keep = [u for u in self.free[station] if duty[u]]
             heapq.heapify(keep)
             self.free[station] = keep
-            self.free_count[station] = len(keep)
+            self._closed[station] = 0.0 if keep else np.inf
         return arriving
 
 
@@ -106,7 +111,6 @@ class StationDispatch:
         return_to_base: bool,
     ) -> None:
         """Serve ``incidents`` with units from ``pools`` (earlier pools win ties)."""
-        self.radius_m = 0.0
         self._env = env
         self._pools = list(pools)
         self._node_station = node_station
@@ -117,7 +121,7 @@ class StationDispatch:
         self._return_to_base = return_to_base
         self._queue: list[tuple[int, float, int]] = []  # (priority, call time, incident)
 
-    def respond(self, incident: int, now_s: float, near: Neighbourhood) -> None:
+    def respond(self, incident: int, now_s: float) -> None:
         """Send the nearest free unit to ``incident``, or queue it."""
         node = int(self._incidents.node[incident])
         travel = self._travel[node]

@@ -1,0 +1,159 @@
+"""``gridsim bench``: gridsim against bare simpy and the naive design, in one run.
+
+Every timed simulation runs in a fresh child process that loads the world from a warm
+disk cache, so its peak memory is its own and no run warms another's caches. Run wall
+time is drawing the incidents plus simulating them; building the world is ``setup_s``.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Generator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from gridsim.cache import ArrayCache
+from gridsim.engine import simulate
+from gridsim.incidents import generate_incidents
+from gridsim.naive import naive_seconds, road_graph
+from gridsim.scenario import Scenario, load_scenario
+from gridsim.world import build_world
+
+BENCH_KEYS = (
+    "simpy_us_per_event", "naive_us_per_incident", "gridsim_us_per_incident", "city_year_s",
+    "setup_s", "peak_rss_mb", "scale_2x_ratio", "volunteer_2x_ratio", "speedup_vs_naive",
+    "overhead_vs_simpy",
+)
+GOALS = {  # key: (comparison, bound) from the city-year issue
+    "overhead_vs_simpy": ("<=", 100.0),
+    "speedup_vs_naive": (">=", 100.0),
+    "peak_rss_mb": ("<=", 2000.0),
+    "scale_2x_ratio": ("<=", 2.2),
+    "volunteer_2x_ratio": ("<=", 1.3),
+    "setup_s.warm": ("<=", 5.0),
+    "city_year_s": ("<=", 90.0),
+}
+DAYS_PER_YEAR = 365
+BENCH_SEED = 1
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    """How long each measurement runs."""
+
+    year_days: int  # the city-year run (extrapolated to 365 days when shorter)
+    ratio_days: int  # each run of the 2x comparisons
+    naive_incidents: int  # sample of incidents for the naive design
+    simpy_events: int
+
+    @classmethod
+    def of(cls, quick: bool) -> BenchPlan:
+        """Return the full plan, or the quick one (14-day year, 7-day ratios)."""
+        if quick:
+            return cls(year_days=14, ratio_days=7, naive_incidents=150, simpy_events=300_000)
+        return cls(year_days=DAYS_PER_YEAR, ratio_days=28, naive_incidents=400,
+                   simpy_events=1_000_000)
+
+
+def simpy_us_per_event(events: int) -> float:
+    """Return microseconds per event of a bare simpy process yielding timeouts."""
+    env = simpy.Environment()
+
+    def ticker() -> Generator[simpy.Event, None, None]:
+        for _ in range(events):
+            yield env.timeout(1.0)
+
+    env.process(ticker())
+    started = time.perf_counter()
+    env.run()
+    return (time.perf_counter() - started) / events * 1e6
+
+
+def timed_run(overrides: list[str], cache_dir: str) -> dict[str, float]:
+    """Return wall seconds, incidents and peak RSS of one run (meant for a child process)."""
+    scenario = load_scenario(None, overrides)
+    world = build_world(scenario, ArrayCache(Path(cache_dir)))
+    started = time.perf_counter()
+    incidents = generate_incidents(scenario, world.node_district, BENCH_SEED)
+    simulate(world, incidents, BENCH_SEED)
+    wall_s = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"wall_s": wall_s, "incidents": incidents.count, "peak_rss_mb": peak_kb / 1024.0}
+
+
+def _in_child(overrides: list[str], cache_dir: str) -> dict[str, float]:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(timed_run, overrides, cache_dir).result()
+
+
+def run_bench(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
+    """Return the benchmark figures (keys ``BENCH_KEYS``), telling ``say`` each stage."""
+    say(f"bare simpy: {plan.simpy_events:,} timeouts")
+    floor_us = simpy_us_per_event(plan.simpy_events)
+    scenario = load_scenario(None)
+    with tempfile.TemporaryDirectory(prefix="gridsim-bench-") as cache_dir:
+        say("world setup, cold disk cache")
+        started = time.perf_counter()
+        build_world(scenario, ArrayCache(Path(cache_dir)))
+        cold_s = time.perf_counter() - started
+        say("world setup, warm disk cache")
+        started = time.perf_counter()
+        world = build_world(scenario, ArrayCache(Path(cache_dir)))
+        warm_s = time.perf_counter() - started
+
+        say(f"naive design: {plan.naive_incidents} incidents")
+        incidents = generate_incidents(scenario, world.node_district, BENCH_SEED)
+        step = max(1, incidents.count // plan.naive_incidents)
+        sample = incidents.subset(np.arange(0, incidents.count, step)[: plan.naive_incidents])
+        naive_us = naive_seconds(world, sample, road_graph(world), BENCH_SEED) / sample.count * 1e6
+
+        say(f"gridsim: the default scenario for {plan.year_days} days")
+        year = _in_child([f"duration_days={plan.year_days}"], cache_dir)
+        gridsim_us = year["wall_s"] / year["incidents"] * 1e6
+
+        ratio_days = f"duration_days={plan.ratio_days}"
+        say(f"2x incident rate vs normal, {plan.ratio_days} days each")
+        normal = _in_child([ratio_days], cache_dir)
+        doubled = _in_child([ratio_days, *_double_rates(scenario)], cache_dir)
+        say(f"146,000 volunteers and twice the radius vs default, {plan.ratio_days} days each")
+        radius = 2 * scenario.dispatch.volunteer_radius_m
+        more_volunteers = _in_child(
+            [ratio_days, "volunteers.count=146000", f"dispatch.volunteer_radius_m={radius}"],
+            cache_dir,
+        )
+    return {
+        "simpy_us_per_event": round(floor_us, 3),
+        "naive_us_per_incident": round(naive_us, 1),
+        "gridsim_us_per_incident": round(gridsim_us, 2),
+        "city_year_s": round(year["wall_s"] * DAYS_PER_YEAR / plan.year_days, 1),
+        "setup_s": {"cold": round(cold_s, 2), "warm": round(warm_s, 2)},
+        "peak_rss_mb": round(year["peak_rss_mb"], 1),
+        "scale_2x_ratio": round(doubled["wall_s"] / normal["wall_s"], 3),
+        "volunteer_2x_ratio": round(more_volunteers["wall_s"] / normal["wall_s"], 3),
+        "speedup_vs_naive": round(naive_us / gridsim_us, 1),
+        "overhead_vs_simpy": round(gridsim_us / floor_us, 1),
+    }
+
+
+def check_goals(figures: dict[str, Any]) -> dict[str, bool]:
+    """Return, for each goal, whether ``figures`` meet it."""
+    verdicts = {}
+    for key, (op, bound) in GOALS.items():
+        value: Any = figures
+        for part in key.split("."):
+            value = value[part]
+        verdicts[key] = float(value) <= bound if op == "<=" else float(value) >= bound
+    return verdicts
+
+
+def _double_rates(scenario: Scenario) -> list[str]:
+    return [f"incidents.{name}.rate_per_day={2 * kind.rate_per_day}"
+            for name, kind in scenario.incidents.items()]

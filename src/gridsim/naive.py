@@ -1,9 +1,10 @@
 """The naive design, kept only as the benchmark's yardstick.
 
 One simpy process per incident, a networkx Dijkstra (3 km cutoff) from the incident for
-every dispatch, station units as ``simpy.Resource`` queues, and one simpy process per
-alerted volunteer. This is what DESIGN.md's performance model rules out; ``gridsim
-bench`` times it on a sample of incidents to show by how much.
+every dispatch (each layer the incident's type names dispatches on its own), station
+units as ``simpy.Resource`` queues, and one simpy process per alerted volunteer. This is
+what DESIGN.md's performance model rules out; ``gridsim bench`` times it on a sample of
+incidents to show by how much.
 """
 
 from __future__ import annotations
@@ -34,42 +35,74 @@ def road_graph(world: World) -> nx.Graph:
 
 
 def naive_seconds(world: World, incidents: Incidents, graph: nx.Graph, seed: int) -> float:
-    """Return the wall seconds the naive design takes to simulate ``incidents``."""
+    """Return the wall seconds the naive design takes to simulate ``incidents``.
+
+    Each layer an incident type names (police, mediation, grid push, volunteers, watch
+    points) makes its own dispatch, and each dispatch runs its own Dijkstra.
+    """
     scenario = world.scenario
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
     station_of_node = {int(n): s for s, n in enumerate(world.zones.station_node)}
     units = np.bincount(world.fleets.patrol.station, minlength=world.zones.station_count)
     stations = [simpy.Resource(env, capacity=max(int(c), 1)) for c in units]
-    volunteers_at: dict[int, list[int]] = {}
-    for vid, node in enumerate(world.fleets.volunteers.base_node.tolist()):
-        volunteers_at.setdefault(node, []).append(vid)
+    mediators = [simpy.Resource(env, capacity=1) for _ in units]
+    members_at: dict[str, dict[int, list[int]]] = {"volunteers": {}, "grid": {}}
+    fleets = world.fleets
+    for kind, fleet in (("volunteers", fleets.volunteers), ("grid", fleets.grid_workers)):
+        for rid, node in enumerate(fleet.base_node.tolist()):
+            members_at[kind].setdefault(node, []).append(rid)
+    watch_points = set(world.fleets.watch_point_node.tolist())
     volunteers = scenario.volunteers
-    willing = np.mean(volunteers.availability_by_hour) * volunteers.acceptance_prob
+    willing = float(np.mean(volunteers.availability_by_hour)) * volunteers.acceptance_prob
     walk = scenario.city.walk_speed_mps
-    radius = scenario.dispatch.volunteer_radius_m
+    radius = {"volunteers": scenario.dispatch.volunteer_radius_m,
+              "grid": scenario.dispatch.grid_radius_m}
+    layers_of = [
+        (["mediation"] if name in scenario.dispatch.mediation_types else [])
+        + list(scenario.incidents[name].responders)
+        for name in incidents.type_names
+    ]
 
-    def volunteer(dist_m: float) -> Generator[simpy.Event, None, None]:
-        if rng.random() < willing:
+    def search(node: int) -> dict[int, float]:
+        return nx.single_source_dijkstra_path_length(graph, node, cutoff=CUTOFF_M,
+                                                     weight="length")
+
+    def responder(dist_m: float, p: float) -> Generator[simpy.Event, None, None]:
+        if rng.random() < p:
             yield env.timeout(dist_m / walk)
             yield env.timeout(900.0)
 
-    def incident(i: int) -> Generator[simpy.Event, None, None]:
-        yield env.timeout(max(0.0, float(incidents.t_call_s[i]) - env.now))
-        node = int(incidents.node[i])
-        reach = nx.single_source_dijkstra_path_length(graph, node, cutoff=CUTOFF_M,
-                                                      weight="length")
-        for other, dist in reach.items():
-            if dist <= radius:
-                for _ in volunteers_at.get(other, ()):
-                    env.process(volunteer(dist))
+    def station_unit(
+        pool: list[simpy.Resource], node: int, on_scene_s: float
+    ) -> Generator[simpy.Event, None, None]:
+        reach = search(node)
         near = [station_of_node[n] for n in reach if n in station_of_node]
         station = min(near, key=lambda s: reach[int(world.zones.station_node[s])], default=None)
         if station is None:
             station = int(world.zones.node_station[node])
-        with stations[station].request() as request:
+        with pool[station].request() as request:
             yield request
-            yield env.timeout(float(incidents.on_scene_s[i]))
+            yield env.timeout(on_scene_s)
+
+    def incident(i: int) -> Generator[simpy.Event, None, None]:
+        yield env.timeout(max(0.0, float(incidents.t_call_s[i]) - env.now))
+        node = int(incidents.node[i])
+        for layer in layers_of[int(incidents.type_id[i])]:
+            if layer in ("police", "mediation"):
+                pool = stations if layer == "police" else mediators
+                env.process(station_unit(pool, node, float(incidents.on_scene_s[i])))
+                continue
+            reach = search(node)
+            if layer == "watch_points":
+                helped = [d for n, d in reach.items() if n in watch_points]
+                if helped and min(helped) <= scenario.watch_points.radius_m:
+                    env.process(responder(min(helped), 1.0))
+                continue
+            for other, dist in reach.items():
+                if dist <= radius[layer]:
+                    for _ in members_at[layer].get(other, ()):
+                        env.process(responder(dist, willing))
 
     for i in range(incidents.count):
         env.process(incident(i))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import sparse
 
 from gridsim.catchments import NO_WATCH_POINT
 from gridsim.city.reach import Reach
@@ -141,10 +142,12 @@ class VolunteerBroadcast:
     def alerts_per_volunteer(self) -> np.ndarray:
         """Return how many alerts each volunteer has received so far (int64)."""
         near = self._near
-        calls_at = np.bincount(self._alerted_node, minlength=near.rows)
-        per_entry = np.repeat(calls_at, np.diff(near.start))
-        size = self._responders.fleet.size
-        return np.bincount(near.item, weights=per_entry, minlength=size).astype(np.int64)
+        calls_at = np.bincount(self._alerted_node, minlength=near.rows).astype(np.float64)
+        reaches = sparse.csr_matrix(  # node x volunteer: who an alert at the node reaches
+            (np.ones(near.item.shape[0], dtype=np.float64), near.item, near.start),
+            shape=(near.rows, self._responders.fleet.size),
+        )
+        return np.rint(reaches.T @ calls_at).astype(np.int64)
 
 
 class WatchPointHelp:

@@ -36,6 +36,7 @@ class StationPool:
         # 0 where a station has a free unit, inf where not: added to a travel row, its
         # argmin is the nearest station with a free unit
         self._closed = np.full(station_count, np.inf, dtype=np.float32)
+        self._open_stations = 0  # stations with a free unit
         self._unit_station: list[int] = fleet.station.tolist()
         self.on_duty = np.zeros(fleet.size, dtype=bool)
         self.busy = np.zeros(fleet.size, dtype=bool)
@@ -47,6 +48,8 @@ class StationPool:
         if self.own_station_only:
             if self.free[home_station]:
                 return home_station, float(travel_s[home_station])
+            return NO_STATION, np.inf
+        if self._open_stations == 0:
             return NO_STATION, np.inf
         total = travel_s + self._closed
         station = int(total.argmin())
@@ -61,6 +64,7 @@ class StationPool:
         unit = heapq.heappop(waiting)
         if not waiting:
             self._closed[station] = np.inf
+            self._open_stations -= 1
         self.busy[unit] = True
         return unit
 
@@ -69,8 +73,11 @@ class StationPool:
         self.busy[unit] = False
         if self.on_duty[unit]:
             station = self._unit_station[unit]
-            heapq.heappush(self.free[station], unit)
-            self._closed[station] = 0.0
+            waiting = self.free[station]
+            if not waiting:
+                self._closed[station] = 0.0
+                self._open_stations += 1
+            heapq.heappush(waiting, unit)
 
     def claim(self, unit: int) -> None:
         """Mark an idle unit that is not waiting in a station list as busy."""
@@ -93,6 +100,7 @@ class StationPool:
             heapq.heapify(keep)
             self.free[station] = keep
             self._closed[station] = 0.0 if keep else np.inf
+        self._open_stations = int(np.isfinite(self._closed).sum())
         return arriving
 
 

@@ -1,4 +1,4 @@
-"""The command line: ``gridsim run | validate | bench``.
+"""The command line: ``gridsim run | validate | bench | verify``.
 
 Bad input of any kind prints one line (what, where, how to fix) and exits with code 2.
 """
@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -20,7 +21,9 @@ from gridsim.api import default_out_dir, run, write_results
 from gridsim.bench import BENCH_KEYS, GOALS, BenchPlan, check_goals, run_bench
 from gridsim.errors import InputError
 from gridsim.output import write_text_atomic
+from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import load_scenario
+from gridsim.verify import compare, default_cases, run_case
 
 EXIT_OK, EXIT_GOAL_MISSED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -54,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
                            help="14-day year (extrapolated) and 7-day ratio runs")
     bench_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
 
+    verify_cmd = sub.add_parser(
+        "verify", help="compare the engine with Erlang C and the hypercube model (exit 1: a miss)"
+    )
+    verify_cmd.add_argument("--replications", type=_positive_int, default=20, metavar="R",
+                            help="replications per case (default 20, at least 2)")
+    verify_cmd.add_argument("--seed", type=int, default=2024, help="root seed (default 2024)")
+    verify_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the table here")
+    verify_cmd.add_argument("--figure", type=Path, metavar="PNG",
+                            help="also draw simulated against analytic, with the CIs")
+
     validate_cmd = sub.add_parser("validate", help="check scenario files and exit")
     validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")
     _add_overrides(validate_cmd)
@@ -76,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "bench":
             return _bench(args, console)
+        if args.command == "verify":
+            return _verify(args, console)
         return _run(args, console)
     except InputError as exc:
         print(f"gridsim: error: {one_line(str(exc))}", file=sys.stderr)
@@ -111,7 +126,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         result = run(scenario, seed, progress=lambda done: progress.update(task, completed=done))
     write_results(result, out_dir)
     if not args.quiet:
-        _print_summary(result.summary, Console())
+        _print_summary(result.summary, _stdout_console())
         print(f"setup {result.setup_s:.1f} s, run {result.wall_s:.1f} s; results in {out_dir}/")
     return EXIT_OK
 
@@ -133,10 +148,50 @@ def _bench(args: argparse.Namespace, console: Console) -> int:
             met = verdicts.get(name)
             table.add_row(name, f"{sub_value:g}", f"{op} {bound:g}" if bound is not None else "",
                           "" if met is None else ("yes" if met else "NO"))
-    Console().print(table)
+    _stdout_console().print(table)
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(figures, indent=2) + "\n")
     return EXIT_OK if all(verdicts.values()) else EXIT_GOAL_MISSED
+
+
+def _stdout_console() -> Console:
+    """Return a console on stdout; 120 columns wide when it is not a terminal."""
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
+    return value
+
+
+def _verify(args: argparse.Namespace, console: Console) -> int:
+    cases = default_cases()
+    results = []
+    for case in cases:
+        console.print(f"[dim]verify: {case.name}, {args.replications} replications[/dim]")
+        results.append(run_case(case, args.replications, args.seed))
+    table_rows = compare(cases, results)
+    table = Table(title=f"gridsim verify: simulated (simultaneous 95% CI, "
+                        f"{args.replications} replications) vs analytic")
+    for column in ("case", "metric", "analytic", "simulated", "95% CI", "ok"):
+        table.add_column(column, justify="left" if column in ("case", "metric") else "right")
+    for row in table_rows:
+        table.add_row(row.name, row.metric, f"{row.analytic:.4g}", f"{row.simulated:.4g}",
+                      f"[{row.ci_low:.4g}, {row.ci_high:.4g}]", "yes" if row.ok else "NO")
+    out = _stdout_console()
+    out.print(table)
+    for case in cases:
+        if case.approx_error is not None:
+            out.print(f"{case.name}: Larson (1975) approximation, largest workload error "
+                      f"against the exact model: {case.approx_error:.4f}")
+    if args.json is not None:
+        write_text_atomic(args.json, json.dumps([asdict(r) for r in table_rows], indent=2) + "\n")
+    if args.figure is not None:
+        save_verify_figure(table_rows, args.figure)
+    return EXIT_OK if all(r.ok for r in table_rows) else EXIT_GOAL_MISSED
 
 
 def _print_summary(summary: dict[str, Any], console: Console) -> None:

@@ -41,7 +41,7 @@ def simulate(
 ) -> SimulationRecords:
     """Return the records of one run of ``incidents`` in ``world``, randomness from ``seed``."""
     env = simpy.Environment()
-    log = DispatchLog(capacity=max(1024, 4 * incidents.count))
+    log = DispatchLog()
     dispatcher = Dispatcher(world, incidents, env, log, seed)
     duration_s = world.scenario.duration_s
     env.process(_roster(env, dispatcher, duration_s))

@@ -1,6 +1,12 @@
-"""The dispatch log: one row per responder sent to an incident, in preallocated columns."""
+"""The dispatch log: one row per responder sent to an incident, in typed columns.
+
+Columns are ``array.array`` buffers (C-typed, 8 bytes or less per value, amortised O(1)
+appends), never lists of dicts; ``columns()`` hands them out as numpy arrays.
+"""
 
 from __future__ import annotations
+
+from array import array
 
 import numpy as np
 
@@ -11,73 +17,48 @@ POLICE_KINDS = ("patrol", "community_police")
 LOCAL_KINDS = ("grid_worker", "volunteer")
 KIND_CODE = {name: code for code, name in enumerate(RESPONDER_KINDS)}
 
-_COLUMNS: dict[str, type] = {
-    "incident": np.int32,
-    "kind": np.int8,
-    "responder": np.int32,
-    "t_dispatch_s": np.float64,
-    "t_arrive_s": np.float64,
-    "t_free_s": np.float64,
+_COLUMNS = {  # name: (array typecode, numpy dtype)
+    "incident": ("i", np.int32),
+    "kind": ("b", np.int8),
+    "responder": ("i", np.int32),
+    "t_dispatch_s": ("d", np.float64),
+    "t_arrive_s": ("d", np.float64),
+    "t_free_s": ("d", np.float64),
 }
 
 
 class DispatchLog:
-    """Append-only columns of dispatch rows; grows by doubling, never by lists of dicts."""
+    """Append-only columns of dispatch rows."""
 
-    def __init__(self, capacity: int = 4096) -> None:
-        """Start an empty log with room for ``capacity`` rows."""
-        self._size = 0
-        self._capacity = capacity
-        self._data: dict[str, np.ndarray] = {
-            name: np.empty(capacity, dtype=dtype) for name, dtype in _COLUMNS.items()
-        }
+    def __init__(self) -> None:
+        """Start an empty log."""
+        self._incident = array("i")
+        self._kind = array("b")
+        self._responder = array("i")
+        self._t_dispatch_s = array("d")
+        self._t_arrive_s = array("d")
+        self._t_free_s = array("d")
 
     def __len__(self) -> int:
         """Return the number of rows."""
-        return self._size
+        return len(self._incident)
 
     def add(
         self, incident: int, kind: int, responder: int,
         t_dispatch_s: float, t_arrive_s: float, t_free_s: float,
     ) -> None:
         """Append one dispatch row."""
-        row, data = self._size, self._data
-        if row == self._capacity:
-            self._reserve(1)
-            data = self._data
-        data["incident"][row] = incident
-        data["kind"][row] = kind
-        data["responder"][row] = responder
-        data["t_dispatch_s"][row] = t_dispatch_s
-        data["t_arrive_s"][row] = t_arrive_s
-        data["t_free_s"][row] = t_free_s
-        self._size += 1
-
-    def add_many(
-        self, incident: int, kind: int, responders: np.ndarray,
-        t_dispatch_s: float, t_arrive_s: np.ndarray, t_free_s: np.ndarray,
-    ) -> None:
-        """Append one row per responder sent to the same incident at the same time."""
-        n = responders.shape[0]
-        if self._size + n > self._capacity:
-            self._reserve(n)
-        rows, data = slice(self._size, self._size + n), self._data
-        data["incident"][rows] = incident
-        data["kind"][rows] = kind
-        data["responder"][rows] = responders
-        data["t_dispatch_s"][rows] = t_dispatch_s
-        data["t_arrive_s"][rows] = t_arrive_s
-        data["t_free_s"][rows] = t_free_s
-        self._size += n
+        self._incident.append(incident)
+        self._kind.append(kind)
+        self._responder.append(responder)
+        self._t_dispatch_s.append(t_dispatch_s)
+        self._t_arrive_s.append(t_arrive_s)
+        self._t_free_s.append(t_free_s)
 
     def columns(self) -> dict[str, np.ndarray]:
-        """Return the rows so far as a dict of column arrays (copies)."""
-        return {name: column[: self._size].copy() for name, column in self._data.items()}
-
-    def _reserve(self, extra: int) -> None:
-        new_capacity = max(2 * self._capacity, self._size + extra)
-        self._capacity = new_capacity
-        for name, column in self._data.items():
-            grown = np.empty(new_capacity, dtype=column.dtype)
-            grown[: self._size] = column[: self._size]
-            self._data[name] = grown
+        """Return the rows so far as a dict of numpy column arrays (copies)."""
+        return {
+            name: np.frombuffer(getattr(self, f"_{name}"), dtype=dtype).copy()
+            if len(self) else np.empty(0, dtype=dtype)
+            for name, (_, dtype) in _COLUMNS.items()
+        }

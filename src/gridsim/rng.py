@@ -30,14 +30,14 @@ class DrawBuffer:
         """Wrap ``draw(n) -> n draws``; refill ``block`` draws at a time."""
         self._draw = draw
         self._block = block
-        self._values = np.empty(0)
+        self._values: list[float] = []
         self._next = 0
 
     def take_one(self) -> float:
         """Return the next draw."""
-        if self._next >= self._values.shape[0]:
-            self._values = self._draw(self._block)
+        if self._next >= len(self._values):
+            self._values = self._draw(self._block).tolist()
             self._next = 0
-        value = float(self._values[self._next])
+        value = self._values[self._next]
         self._next += 1
         return value

@@ -42,7 +42,7 @@ class LocalResponders:
         self._reaction_s = reaction_s
         self._max_sent = max_sent
         self._kind = KIND_CODE[fleet.kind]
-        self.busy_until_s = np.zeros(fleet.size)
+        self.busy_until_s = [0.0] * fleet.size  # a list: read one at a time, fastest
 
     def send(
         self, incident: int, now_s: float, ids: np.ndarray, dist_m: np.ndarray,

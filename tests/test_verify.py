@@ -1,0 +1,57 @@
+"""The engine against queueing theory, and the check itself catching broken engines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridsim.dispatch.station import NO_STATION, StationDispatch, StationPool
+from gridsim.verify import compare, hypercube_case, mmc_case, run_case
+
+REPS, ARRIVALS = 6, 20_000
+
+
+def _all_ok(case, replications: int = REPS, seed: int = 11) -> bool:  # type: ignore[no-untyped-def]
+    rows = compare([case], [run_case(case, replications, seed)])
+    return all(r.ok for r in rows)
+
+
+@pytest.mark.parametrize(("servers", "utilisation"), [(1, 0.5), (5, 0.8)])
+def test_mmc_matches_erlang_c(servers: int, utilisation: float) -> None:
+    assert _all_ok(mmc_case(servers, utilisation, ARRIVALS))
+
+
+def test_hypercube_n3_matches_the_exact_model() -> None:
+    assert _all_ok(hypercube_case(3, 2, 3, layout_seed=3, arrivals=ARRIVALS))
+
+
+def test_wrong_service_mean_is_caught() -> None:
+    # the engine is given on-scene times 15% too long; theory keeps the true mean
+    assert not _all_ok(mmc_case(5, 0.8, ARRIVALS, service_mean_s=1.15 * 300.0))
+
+
+def test_a_unit_never_freed_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = StationDispatch._on_free
+
+    def leak(self, pool_index, unit, event):  # type: ignore[no-untyped-def]
+        if unit != 0:  # unit 0 never comes back
+            original(self, pool_index, unit, event)
+
+    monkeypatch.setattr(StationDispatch, "_on_free", leak)
+    assert not _all_ok(mmc_case(5, 0.5, ARRIVALS))
+
+
+def test_a_broken_dispatch_order_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sending the farthest free unit instead of the nearest must fail the hypercube check."""
+
+    def farthest(self, home_station, travel_s):  # type: ignore[no-untyped-def]
+        free = [s for s, waiting in enumerate(self.free) if waiting]
+        if not free:
+            return NO_STATION, np.inf
+        station = max(free, key=lambda s: (float(travel_s[s]), s))
+        return station, 0.0
+
+    case = hypercube_case(3, 2, 3, layout_seed=3, arrivals=ARRIVALS)
+    assert _all_ok(case)
+    monkeypatch.setattr(StationPool, "nearest", farthest)
+    assert not _all_ok(case)

@@ -1,0 +1,44 @@
+"""The benchmark: its figures and goals; the full quick run only with ``-m slow``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gridsim import World
+from gridsim.bench import BENCH_KEYS, check_goals, simpy_us_per_event
+from gridsim.cli import main
+from gridsim.incidents import generate_incidents
+from gridsim.naive import naive_seconds, road_graph
+
+
+def test_simpy_floor_is_positive_and_small() -> None:
+    assert 0.0 < simpy_us_per_event(20_000) < 100.0
+
+
+def test_naive_design_runs_the_small_scenario(small_world: World) -> None:
+    incidents = generate_incidents(small_world.scenario, small_world.node_district, seed=1)
+    assert naive_seconds(small_world, incidents, road_graph(small_world), seed=1) > 0.0
+
+
+def test_goals_are_judged_on_the_right_side() -> None:
+    figures = {
+        "overhead_vs_simpy": 99.0, "speedup_vs_naive": 101.0, "peak_rss_mb": 1999.0,
+        "scale_2x_ratio": 2.3, "volunteer_2x_ratio": 1.0, "setup_s": {"cold": 30, "warm": 6},
+        "city_year_s": 80.0,
+    }
+    verdicts = check_goals(figures)
+    assert verdicts["overhead_vs_simpy"] and verdicts["speedup_vs_naive"]
+    assert not verdicts["scale_2x_ratio"] and not verdicts["setup_s.warm"]
+
+
+@pytest.mark.slow
+def test_quick_bench_writes_exactly_the_keys(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--quick", "--json", str(out)])
+    figures = json.loads(out.read_text())
+    assert tuple(figures) == BENCH_KEYS
+    assert set(figures["setup_s"]) == {"cold", "warm"}
+    assert code == (0 if all(check_goals(figures).values()) else 1)

@@ -12,7 +12,8 @@ import pytest
 from gridsim.cli import main
 from tests.conftest import SMALL
 
-FILES = ("summary.json", "scenario.json", "incidents.parquet", "dispatches.parquet")
+FILES = ("summary.json", "scenario.json", "incidents.parquet", "dispatches.parquet",
+         "volunteers.parquet")
 
 
 def _run(out: Path, *args: str) -> None:

@@ -92,6 +92,11 @@ def result_files(result: RunResult) -> dict[str, Writer]:
             "police_arrival_s": outcomes["police_arrival_s"],
             "local_before_police": outcomes["local_before_police"],
         }),
+        "volunteers.parquet": parquet_writer({
+            "volunteer": np.arange(world.fleets.volunteers.size, dtype=np.int32),
+            "home_node": world.fleets.volunteers.base_node,
+            "alerts": records.volunteer_alerts,
+        }),
         "dispatches.parquet": parquet_writer({
             "incident": d["incident"],
             "kind": categorical(d["kind"], RESPONDER_KINDS),

@@ -1,4 +1,4 @@
-"""The command line: ``gridsim run | validate | bench | verify``.
+"""The command line: ``gridsim run | validate | report | regress | verify | bench``.
 
 Bad input of any kind prints one line (what, where, how to fix) and exits with code 2.
 """
@@ -17,13 +17,26 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gridsim.api import default_out_dir, run, write_results
+from gridsim.api import default_out_dir, run, scenario_digest, write_results
 from gridsim.bench import BENCH_KEYS, GOALS, BenchPlan, check_goals, run_bench
 from gridsim.errors import InputError
+from gridsim.experiment import replicate
 from gridsim.output import write_text_atomic
+from gridsim.regress import (
+    DEFAULT_REPLICATIONS,
+    check_scenario,
+    load_baseline,
+    make_baseline,
+    write_baseline,
+    write_junit,
+)
+from gridsim.regress import compare as compare_to_baseline
+from gridsim.report.html import write_report
+from gridsim.report.results import read_results
 from gridsim.report.verify_figure import save_verify_figure
-from gridsim.scenario import load_scenario
+from gridsim.scenario import Scenario, load_scenario
 from gridsim.verify import compare, default_cases, run_case
+from gridsim.world import World, build_world
 
 EXIT_OK, EXIT_GOAL_MISSED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -49,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--seed", type=int, help="run seed (default: the scenario's seed)")
     run_cmd.add_argument("--out", type=Path, help="results folder (default: scenario output.dir)")
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    run_cmd.add_argument("--report", action="store_true",
+                         help="also write report.html (figures and tables) in the folder")
+
+    report_cmd = sub.add_parser("report", help="write the HTML report of a results folder")
+    report_cmd.add_argument("results", type=Path, help="a folder written by gridsim run")
+    report_cmd.add_argument("--out", type=Path, help="HTML file (default: RESULTS/report.html)")
 
     bench_cmd = sub.add_parser(
         "bench", help="time gridsim against bare simpy and the naive design (exit 1: goal missed)"
@@ -66,6 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the table here")
     verify_cmd.add_argument("--figure", type=Path, metavar="PNG",
                             help="also draw simulated against analytic, with the CIs")
+
+    regress_cmd = sub.add_parser(
+        "regress", help="compare response metrics with a baseline (exit 1: something got worse)"
+    )
+    regress_cmd.add_argument("scenario", help="scenario TOML")
+    regress_cmd.add_argument("--baseline", type=Path, required=True, metavar="FILE",
+                             help="baseline JSON (written by --update)")
+    regress_cmd.add_argument("--junit", type=Path, metavar="FILE",
+                             help="also write JUnit XML, one test case per metric")
+    regress_cmd.add_argument("--update", action="store_true",
+                             help="run the scenario and write a new baseline instead")
+    regress_cmd.add_argument("--seed", type=int,
+                             help="root seed (default: the baseline's; with --update the "
+                                  "scenario's)")
+    regress_cmd.add_argument("--replications", type=_positive_int, metavar="R",
+                             help=f"runs (default: the baseline's; with --update "
+                                  f"{DEFAULT_REPLICATIONS})")
+    _add_overrides(regress_cmd)
 
     validate_cmd = sub.add_parser("validate", help="check scenario files and exit")
     validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")
@@ -91,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bench(args, console)
         if args.command == "verify":
             return _verify(args, console)
+        if args.command == "regress":
+            return _regress(args, console)
+        if args.command == "report":
+            return _report(args.results, args.out, None)
         return _run(args, console)
     except InputError as exc:
         print(f"gridsim: error: {one_line(str(exc))}", file=sys.stderr)
@@ -125,6 +166,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         task = progress.add_task(f"{scenario.name}: simulating", total=1.0)
         result = run(scenario, seed, progress=lambda done: progress.update(task, completed=done))
     write_results(result, out_dir)
+    if args.report:
+        _report(out_dir, None, result.setup_s + result.wall_s, result.world)
     if not args.quiet:
         _print_summary(result.summary, _stdout_console())
         print(f"setup {result.setup_s:.1f} s, run {result.wall_s:.1f} s; results in {out_dir}/")
@@ -192,6 +235,58 @@ def _verify(args: argparse.Namespace, console: Console) -> int:
     if args.figure is not None:
         save_verify_figure(table_rows, args.figure)
     return EXIT_OK if all(r.ok for r in table_rows) else EXIT_GOAL_MISSED
+
+
+def _report(
+    folder: Path, out: Path | None, run_time_s: float | None, world: World | None = None
+) -> int:
+    results = read_results(folder)
+    if world is None or world.scenario != results.scenario:
+        world = build_world(results.scenario)
+    path = write_report(results, world, out or folder / "report.html", run_time_s)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _regress(args: argparse.Namespace, console: Console) -> int:
+    def replications_of(scenario: Scenario, seed: int, count: int) -> list[dict[str, Any]]:
+        return replicate(scenario, count, seed, on_done=lambda k: console.print(
+            f"[dim]regress: {scenario.name}, run {k}/{count}[/dim]"))
+
+    if args.update:
+        scenario = load_scenario(args.scenario, args.overrides)
+        seed = scenario.seed if args.seed is None else args.seed
+        count = args.replications or DEFAULT_REPLICATIONS
+        baseline = make_baseline(replications_of(scenario, seed, count),
+                                 scenario_digest(scenario), scenario.name, seed, args.overrides)
+        write_baseline(args.baseline, baseline)
+        print(f"wrote {args.baseline}: {scenario.name}, seed {seed}, {count} replications")
+        return EXIT_OK
+    baseline = load_baseline(args.baseline)
+    base_overrides = [str(o) for o in baseline["overrides"]]
+    check_scenario(baseline, scenario_digest(load_scenario(args.scenario, base_overrides)),
+                   args.baseline)
+    scenario = load_scenario(args.scenario, [*base_overrides, *args.overrides])
+    seed = baseline["seed"] if args.seed is None else args.seed
+    count = args.replications or baseline["replications"]
+    verdicts = compare_to_baseline(baseline, replications_of(scenario, seed, count))
+    table = Table(title=f"gridsim regress: {scenario.name}, seed {seed}, {count} replications "
+                        f"vs {args.baseline}")
+    for column in ("metric", "baseline", "now", "change", "p(worse)", "verdict"):
+        table.add_column(column, justify="left" if column in ("metric", "verdict") else "right")
+    for v in verdicts:
+        style = {"worse": "bold red", "better": "green"}.get(v.verdict, "")
+        table.add_row(v.metric, f"{v.baseline:.4g}", f"{v.now:.4g}", f"{v.change:+.1%}",
+                      f"{v.p_worse:.3g}", f"[{style}]{v.verdict}[/{style}]" if style else v.verdict)
+    _stdout_console().print(table)
+    if args.junit is not None:
+        write_junit(args.junit, scenario.name, verdicts)
+    worse = [v.metric for v in verdicts if v.verdict == "worse"]
+    if worse:
+        print(f"worse than the baseline: {', '.join(worse)}")
+        return EXIT_GOAL_MISSED
+    print("no metric got worse")
+    return EXIT_OK
 
 
 def _print_summary(summary: dict[str, Any], console: Console) -> None:

@@ -29,6 +29,7 @@ def write_folder(out_dir: Path, files: dict[str, Writer]) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir}: exists and is not a folder; choose another path")
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    os.chmod(staging, _permissions(0o777))  # mkdtemp makes it private; results are not
     try:
         for name, write in files.items():
             write(staging / name)
@@ -59,6 +60,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, _permissions(0o666))  # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -90,3 +92,10 @@ def categorical(codes: np.ndarray, labels: tuple[str, ...] | list[str]) -> pa.Di
     return pa.DictionaryArray.from_arrays(
         pa.array(codes, mask=codes < 0), pa.array(list(labels), type=pa.string())
     )
+
+
+def _permissions(base: int) -> int:
+    """Return ``base`` less the process umask: the mode a plain ``open`` would give."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return base & ~umask

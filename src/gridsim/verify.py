@@ -27,6 +27,7 @@ from scipy import stats
 
 from gridsim.analytic import erlang_c, hypercube_approx, hypercube_error, hypercube_exact
 from gridsim.engine import SimulationRecords, simulate
+from gridsim.experiment import replication_seeds
 from gridsim.incidents import generate_incidents
 from gridsim.scenario.schema import Scenario
 from gridsim.world import build_world
@@ -158,10 +159,8 @@ def run_case(case: Case, replications: int, root_seed: int) -> dict[str, np.ndar
     world = build_world(case.scenario)
     end_s = case.scenario.duration_s
     start_s = WARMUP_SHARE * end_s
-    seeds = np.random.SeedSequence(root_seed).spawn(replications)
     values: dict[str, list[float]] = {metric: [] for metric in case.analytic}
-    for child in seeds:
-        seed = int(child.generate_state(1)[0])
+    for seed in replication_seeds(root_seed, replications):
         incidents = generate_incidents(case.scenario, world.node_district, seed)
         measured = case.measure(simulate(world, incidents, seed), start_s, end_s)
         for metric, value in measured.items():

@@ -1,0 +1,189 @@
+"""The regression gate: compare a scenario's response metrics with a stored baseline.
+
+A baseline holds, for each gated metric, its value in every replication, the direction
+that is better and a practical tolerance. A metric is *worse* only when it is both
+practically worse (by more than its tolerance, relative to the baseline mean) and
+statistically worse (one-sided Welch t test at the baseline's false-alarm rate, split
+over the metrics, Bonferroni). So an unchanged engine run with other seeds fails the
+gate with probability at most ``false_alarm_rate``; run with the baseline's own seed it
+reproduces the baseline exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+
+from gridsim.errors import InputError
+from gridsim.output import write_bytes_atomic, write_text_atomic
+
+BASELINE_FORMAT = "gridsim-baseline/1"
+Direction = Literal["lower", "higher"]
+GATED_METRICS: dict[str, Direction] = {
+    "first_arrival_s.p50": "lower",
+    "first_arrival_s.p90": "lower",
+    "police_arrival_s.p50": "lower",
+    "police_arrival_s.p90": "lower",
+    "answered_share": "higher",
+    "local_before_police_share": "higher",
+}
+DEFAULT_TOLERANCE = 0.05  # 5% of the baseline mean
+DEFAULT_FALSE_ALARM_RATE = 0.05
+DEFAULT_REPLICATIONS = 10
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One gated metric: baseline and current means, relative change and the verdict."""
+
+    metric: str
+    baseline: float
+    now: float
+    change: float  # (now - baseline) / |baseline|
+    p_worse: float  # one-sided p value of "now is worse"
+    verdict: Literal["same", "better", "worse"]
+
+
+def metric_value(summary: dict[str, Any], metric: str) -> float:
+    """Return a gated metric from a run summary (``a.b`` paths; derived shares)."""
+    if metric == "answered_share":
+        return summary["answered"] / max(summary["incidents"], 1)
+    value: Any = summary
+    for part in metric.split("."):
+        value = value[part]
+    return math.nan if value is None else float(value)
+
+
+def make_baseline(
+    summaries: list[dict[str, Any]], scenario_sha256: str, name: str, seed: int,
+    overrides: list[str],
+) -> dict[str, Any]:
+    """Return a baseline document from the summaries of the replications."""
+    return {
+        "format": BASELINE_FORMAT,
+        "scenario": name,
+        "scenario_sha256": scenario_sha256,
+        "overrides": overrides,
+        "seed": seed,
+        "replications": len(summaries),
+        "false_alarm_rate": DEFAULT_FALSE_ALARM_RATE,
+        "metrics": {
+            metric: {
+                "direction": direction,
+                "tolerance": DEFAULT_TOLERANCE,
+                "values": [round(metric_value(s, metric), 6) for s in summaries],
+            }
+            for metric, direction in GATED_METRICS.items()
+        },
+    }
+
+
+def load_baseline(path: Path) -> dict[str, Any]:
+    """Return the checked baseline at ``path``; bad files raise ``InputError``."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: baseline not found; create it with --update") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable JSON baseline ({exc}); "
+                         "recreate it with --update") from None
+    if not isinstance(document, dict) or document.get("format") != BASELINE_FORMAT:
+        raise InputError(f"{path}: format: expected {BASELINE_FORMAT!r}; "
+                         "recreate it with --update")
+    for key, kind in (("scenario_sha256", str), ("seed", int), ("replications", int),
+                      ("false_alarm_rate", float), ("metrics", dict), ("overrides", list)):
+        if not isinstance(document.get(key), kind):
+            raise InputError(f"{path}: {key}: missing or not a {kind.__name__}; "
+                             "recreate it with --update")
+    if not 0.0 < document["false_alarm_rate"] < 1.0:
+        raise InputError(f"{path}: false_alarm_rate: must lie between 0 and 1")
+    for metric in GATED_METRICS:
+        entry = document["metrics"].get(metric)
+        if not isinstance(entry, dict):
+            raise InputError(f"{path}: metrics.{metric}: missing; recreate the baseline "
+                             "with --update")
+        values = entry.get("values")
+        if (not isinstance(values, list) or len(values) < 2
+                or not all(isinstance(v, int | float) for v in values)):
+            raise InputError(f"{path}: metrics.{metric}.values: need at least two numbers")
+        if entry.get("direction") not in ("lower", "higher"):
+            raise InputError(f"{path}: metrics.{metric}.direction: must be 'lower' or 'higher'")
+        tolerance = entry.get("tolerance")
+        if not isinstance(tolerance, int | float) or tolerance < 0:
+            raise InputError(f"{path}: metrics.{metric}.tolerance: must be a number >= 0")
+    return document
+
+
+def check_scenario(baseline: dict[str, Any], scenario_sha256: str, path: Path) -> None:
+    """Raise ``InputError`` unless the baseline was made for this scenario."""
+    if baseline["scenario_sha256"] != scenario_sha256:
+        raise InputError(
+            f"{path}: scenario_sha256: the baseline was made for another scenario "
+            f"({baseline['scenario_sha256'][:12]}, this one is {scenario_sha256[:12]}); "
+            "pass the matching scenario or recreate the baseline with --update"
+        )
+
+
+def compare(baseline: dict[str, Any], summaries: list[dict[str, Any]]) -> list[Verdict]:
+    """Return the verdict on every gated metric of ``summaries`` against ``baseline``."""
+    metrics = baseline["metrics"]
+    alpha = baseline["false_alarm_rate"] / len(metrics)
+    verdicts = []
+    for metric, entry in metrics.items():
+        base = np.asarray(entry["values"], dtype=float)
+        now = np.array([metric_value(s, metric) for s in summaries])
+        sign = 1.0 if entry["direction"] == "lower" else -1.0  # > 0: worse
+        base_mean, now_mean = float(np.nanmean(base)), float(np.nanmean(now))
+        change = (now_mean - base_mean) / abs(base_mean) if base_mean else 0.0
+        p_worse = _p_worse(sign * now, sign * base)
+        p_better = _p_worse(sign * base, sign * now)
+        practical = abs(change) > entry["tolerance"]
+        verdict: Literal["same", "better", "worse"] = "same"
+        if practical and sign * change > 0 and p_worse < alpha:
+            verdict = "worse"
+        elif practical and sign * change < 0 and p_better < alpha:
+            verdict = "better"
+        verdicts.append(Verdict(metric, base_mean, now_mean, change, p_worse, verdict))
+    return verdicts
+
+
+def _p_worse(now: np.ndarray, base: np.ndarray) -> float:
+    """Return the one-sided Welch p value of mean(now) > mean(base)."""
+    now, base = now[np.isfinite(now)], base[np.isfinite(base)]
+    if now.shape[0] < 2 or base.shape[0] < 2:
+        return 1.0
+    if np.array_equal(np.sort(now), np.sort(base)):
+        return 1.0
+    if now.std() == 0.0 and base.std() == 0.0:
+        return 0.0 if now.mean() > base.mean() else 1.0
+    result = stats.ttest_ind(now, base, equal_var=False, alternative="greater")
+    return float(result.pvalue)
+
+
+def write_baseline(path: Path, baseline: dict[str, Any]) -> None:
+    """Write ``baseline`` atomically."""
+    write_text_atomic(path, json.dumps(baseline, indent=2) + "\n")
+
+
+def write_junit(path: Path, scenario: str, verdicts: list[Verdict]) -> None:
+    """Write a JUnit XML report: one test case per gated metric, failed when worse."""
+    failures = sum(v.verdict == "worse" for v in verdicts)
+    suite = ET.Element("testsuite", name="gridsim regress", tests=str(len(verdicts)),
+                       failures=str(failures), errors="0")
+    for v in verdicts:
+        case = ET.SubElement(suite, "testcase", classname=f"gridsim.regress.{scenario}",
+                             name=v.metric)
+        summary = (f"{v.metric}: baseline {v.baseline:.4g}, now {v.now:.4g} "
+                   f"({v.change:+.1%}, one-sided p = {v.p_worse:.3g})")
+        if v.verdict == "worse":
+            ET.SubElement(case, "failure", message=f"{v.metric} got worse").text = summary
+        else:
+            ET.SubElement(case, "system-out").text = summary
+    write_bytes_atomic(path, ET.tostring(suite, encoding="utf-8", xml_declaration=True))

@@ -1,0 +1,126 @@
+"""One self-contained HTML page per results folder: figures embedded, no network needed."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gridsim.output import write_text_atomic
+from gridsim.report.figures import (
+    alerts_histogram,
+    by_hour,
+    district_map,
+    png_bytes,
+    response_cdf,
+)
+from gridsim.report.results import Results
+from gridsim.world import World
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
+h1 { margin-bottom: 0.2em; } .meta { color: #555; }
+table { border-collapse: collapse; margin: 0.8em 0 1.6em; font-size: 0.9em; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.7em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+"""
+
+
+def write_report(results: Results, world: World, out: Path, run_time_s: float | None) -> Path:
+    """Write the HTML report of ``results`` to ``out`` atomically; return ``out``."""
+    write_text_atomic(out, render(results, world, run_time_s))
+    return out
+
+
+def render(results: Results, world: World, run_time_s: float | None) -> str:
+    """Return the report page as HTML text."""
+    s = results.summary
+    scenario = results.scenario
+    figures = [
+        ("Response time by responder kind", response_cdf(results)),
+        ("p90 time to first arrival by district", district_map(results, world)),
+        ("Incidents and busy police units by hour of day", by_hour(results)),
+        ("Volunteer alerts per volunteer", alerts_histogram(results)),
+    ]
+    run_time = "not recorded (run with gridsim run --report)" if run_time_s is None else (
+        f"{run_time_s:.1f} s")
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>gridsim report: {_e(scenario.name)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>gridsim report: {_e(scenario.name)}</h1>",
+        f"<p class='meta'>{_e(scenario.description)}</p>",
+        _table(["", ""], [
+            ["scenario", scenario.name],
+            ["scenario SHA-256", s["scenario_sha256"][:16] + "…"],
+            ["seed", s["seed"]],
+            ["simulated days", f"{scenario.duration_days:g}"],
+            ["run time", run_time],
+            ["gridsim", s["gridsim_version"]],
+            ["incidents", f"{s['incidents']:,}"],
+            ["reached by someone", f"{s['answered']:,}"],
+            ["volunteer or grid worker before police", _pct(s["local_before_police_share"])],
+            ["police utilisation", _pct(s["police_utilisation"])],
+            ["mediator utilisation", _pct(s["mediator_utilisation"])],
+        ]),
+        "<h2>Response time from the call (minutes)</h2>",
+        _table(["", "n", "p50", "p90", "p95", "p90 95% CI"], [
+            _stat_row(label, s[key]) for label, key in
+            (("first arrival", "first_arrival_s"), ("police arrival", "police_arrival_s"))
+        ]),
+        "<h2>By incident type</h2>", _group_table(s["by_type"]),
+        "<h2>By district</h2>", _group_table(s["by_district"]),
+        "<h2>By responder kind</h2>",
+        _table(["kind", "dispatches", "incidents reached", "first on scene", "arrival p50",
+                "utilisation"], [
+            [kind, f"{g['dispatches']:,}", f"{g['incidents_reached']:,}",
+             _pct(g["first_on_scene_share"]), _min(g["arrival_s"]["p50"]),
+             _pct(g["utilisation"])]
+            for kind, g in s["by_responder_kind"].items()
+        ]),
+        "<h2>Figures</h2>",
+    ]
+    for title, fig in figures:
+        data = base64.b64encode(png_bytes(fig)).decode("ascii")
+        parts.append(f"<figure><img alt='{_e(title)}' src='data:image/png;base64,{data}'>"
+                     f"<figcaption>{_e(title)}</figcaption></figure>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _group_table(groups: dict[str, Any]) -> str:
+    return _table(["", "incidents", "first p50", "first p90", "police p50", "police p90"], [
+        [name, f"{g['incidents']:,}", _min(g["first_arrival_s"]["p50"]),
+         _min(g["first_arrival_s"]["p90"]), _min(g["police_arrival_s"]["p50"]),
+         _min(g["police_arrival_s"]["p90"])]
+        for name, g in groups.items()
+    ])
+
+
+def _stat_row(label: str, stat: dict[str, Any]) -> list[Any]:
+    ci = stat.get("p90_ci")
+    ci_text = "-" if ci is None else f"{_min(ci[0])} – {_min(ci[1])}"
+    return [label, f"{stat['n']:,}", _min(stat["p50"]), _min(stat["p90"]), _min(stat["p95"]),
+            ci_text]
+
+
+def _table(header: list[str], rows: Iterable[list[Any]]) -> str:
+    head = "".join(f"<th>{_e(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _min(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60.0:.1f}"
+
+
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)

@@ -1,0 +1,106 @@
+"""The regression gate: passes an unchanged engine, fails a worse one, rejects bad baselines."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gridsim import World, load_scenario
+from gridsim.api import scenario_digest
+from gridsim.cli import main
+from gridsim.experiment import replicate
+from gridsim.regress import GATED_METRICS, compare, make_baseline
+from tests.conftest import SMALL
+
+REPS = 8
+
+
+@pytest.fixture(scope="module")
+def baseline(small_world: World) -> dict[str, Any]:
+    scenario = small_world.scenario
+    summaries = replicate(scenario, REPS, root_seed=1, world=small_world)
+    return make_baseline(summaries, scenario_digest(scenario), scenario.name, 1, [])
+
+
+def test_same_seed_reproduces_the_baseline(baseline, small_world) -> None:  # type: ignore[no-untyped-def]
+    verdicts = compare(baseline, replicate(small_world.scenario, REPS, 1, world=small_world))
+    assert [v.verdict for v in verdicts] == ["same"] * len(GATED_METRICS)
+    assert all(v.change == 0.0 for v in verdicts)
+
+
+def test_false_alarms_stay_rare_across_seeds(baseline, small_world) -> None:  # type: ignore[no-untyped-def]
+    # the unchanged engine, run with 12 other root seeds: at a 5% false-alarm rate the
+    # chance of 3 or more failing runs is under 2%
+    failures = 0
+    for seed in range(100, 112):
+        verdicts = compare(baseline, replicate(small_world.scenario, REPS, seed,
+                                               world=small_world))
+        failures += any(v.verdict == "worse" for v in verdicts)
+    assert failures <= 2
+
+
+def test_fewer_police_and_no_volunteers_fail_the_gate(baseline) -> None:  # type: ignore[no-untyped-def]
+    worse = load_scenario(SMALL, ["police.patrol_units=8", "volunteers.count=0"])
+    verdicts = {v.metric: v for v in compare(baseline, replicate(worse, REPS, 1))}
+    assert verdicts["police_arrival_s.p90"].verdict == "worse"
+    assert verdicts["first_arrival_s.p50"].verdict == "worse"
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_update_then_gate_then_halved_patrols(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "small.json"
+    base_args = ["regress", str(SMALL), "--baseline", str(path)]
+    assert _cli([*base_args, "--update", "--replications", "6"], capsys)[0] == 0
+    code, out, _ = _cli([*base_args, "--junit", str(tmp_path / "ok.xml")], capsys)
+    assert code == 0 and "no metric got worse" in out
+    junit = tmp_path / "bad.xml"
+    code, out, _ = _cli([*base_args, "--set", "police.patrol_units=12", "--junit", str(junit)],
+                        capsys)
+    assert code == 1
+    assert "police_arrival_s" in out.splitlines()[-1]
+    suite = ET.parse(junit).getroot()
+    assert suite.get("tests") == str(len(GATED_METRICS))
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert failed and all(name in GATED_METRICS for name in failed)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        (lambda doc: "{not json", "not a readable JSON baseline"),
+        (lambda doc: json.dumps({**doc, "scenario_sha256": "0" * 64}), "another scenario"),
+        (lambda doc: json.dumps({**doc, "metrics": {
+            k: v for k, v in doc["metrics"].items() if k != "first_arrival_s.p90"}}),
+         "metrics.first_arrival_s.p90"),
+        (lambda doc: json.dumps({**doc, "format": "other"}), "format"),
+        (lambda doc: json.dumps({**doc, "seed": "one"}), "seed"),
+    ],
+)
+def test_bad_baselines_give_one_line_and_exit_2(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], baseline, breakage, expected
+) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(breakage(baseline))
+    code, _, err = _cli(["regress", str(SMALL), "--baseline", str(path)], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("gridsim: error: ")
+    assert expected in err and "Traceback" not in err
+
+
+def test_missing_baseline_says_how_to_make_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _cli(["regress", str(SMALL), "--baseline", str(tmp_path / "no.json")],
+                        capsys)
+    assert code == 2 and "--update" in err

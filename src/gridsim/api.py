@@ -35,8 +35,13 @@ class RunResult:
 
 
 def scenario_digest(scenario: Scenario) -> str:
-    """Return the SHA-256 of the scenario's canonical JSON: what a baseline is tied to."""
-    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True)
+    """Return the SHA-256 of the scenario's canonical JSON: what a baseline is tied to.
+
+    Values left at their defaults are not part of it, so a new optional setting does not
+    orphan every baseline; a changed default shows up in the metrics instead.
+    """
+    canonical = json.dumps(scenario.model_dump(mode="json", exclude_defaults=True),
+                           sort_keys=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -60,7 +65,8 @@ def run(
         "seed": seed,
         "duration_days": scenario.duration_days,
         "gridsim_version": __version__,
-        **summarize(records, world.district_names, world.node_district),
+        **summarize(records, world.district_names, world.node_district,
+                    warmup_s=scenario.warmup_hours * 3600.0),
     }
     return RunResult(
         scenario=scenario, seed=seed, world=world, records=records, summary=summary,

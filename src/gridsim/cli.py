@@ -1,4 +1,4 @@
-"""The command line: ``gridsim run | validate | report | regress | verify | bench``.
+"""The command line: ``gridsim run | validate | sweep | report | regress | verify | bench``.
 
 Bad input of any kind prints one line (what, where, how to fix) and exits with code 2.
 """
@@ -14,12 +14,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from gridsim.api import default_out_dir, run, scenario_digest, write_results
 from gridsim.bench import BENCH_KEYS, GOALS, BenchPlan, check_goals, run_bench
 from gridsim.errors import InputError
+from gridsim.executors import make_executor
 from gridsim.experiment import replicate
 from gridsim.output import write_text_atomic
 from gridsim.regress import (
@@ -35,6 +42,8 @@ from gridsim.report.html import write_report
 from gridsim.report.results import read_results
 from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
+from gridsim.scenario.load import parse_scenario, read_scenario_text
+from gridsim.sweeps import parse_sweeps, replications_needed, sweep
 from gridsim.verify import compare, default_cases, run_case
 from gridsim.world import World, build_world
 
@@ -86,6 +95,28 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--figure", type=Path, metavar="PNG",
                             help="also draw simulated against analytic, with the CIs")
 
+    sweep_cmd = sub.add_parser(
+        "sweep", help="run a scenario over settings x replications (common random numbers)"
+    )
+    sweep_cmd.add_argument("scenario", help="scenario TOML")
+    sweep_cmd.add_argument(
+        "--set", dest="sweeps", action="append", default=[], metavar="KEY.PATH=V1,V2,...",
+        help="a setting and its values (repeatable; arms are the cartesian product)",
+    )
+    sweep_cmd.add_argument("--replications", type=_positive_int, default=10, metavar="R",
+                           help="replications per arm (default 10)")
+    sweep_cmd.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    sweep_cmd.add_argument("--workers", type=int, metavar="N",
+                           help="worker processes (default: one per core; 1 = this process)")
+    sweep_cmd.add_argument("--dask", metavar="ADDRESS",
+                           help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
+    sweep_cmd.add_argument("--out", type=Path,
+                           help="folder (default results/NAME-sweep); rerunning resumes it")
+    sweep_cmd.add_argument("--ci-width", type=float, metavar="REL",
+                           help="wanted CI half-width relative to the mean, e.g. 0.05; says "
+                                "how many replications a wider metric needs")
+    sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
     regress_cmd = sub.add_parser(
         "regress", help="compare response metrics with a baseline (exit 1: something got worse)"
     )
@@ -130,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _verify(args, console)
         if args.command == "regress":
             return _regress(args, console)
+        if args.command == "sweep":
+            return _sweep(args, console)
         if args.command == "report":
             return _report(args.results, args.out, None)
         return _run(args, console)
@@ -235,6 +268,62 @@ def _verify(args: argparse.Namespace, console: Console) -> int:
     if args.figure is not None:
         save_verify_figure(table_rows, args.figure)
     return EXIT_OK if all(r.ok for r in table_rows) else EXIT_GOAL_MISSED
+
+
+def _sweep(args: argparse.Namespace, console: Console) -> int:
+    text, source = read_scenario_text(args.scenario)
+    scenario = parse_scenario(text, source)
+    sweeps = parse_sweeps(args.sweeps)
+    if not sweeps:
+        raise InputError("sweep: give at least one --set key.path=value1,value2,...")
+    seed = scenario.seed if args.seed is None else args.seed
+    folder = args.out or Path(f"results/{scenario.name}-sweep")
+    executor = make_executor(args.workers, args.dask)
+    show = not args.quiet and console.is_terminal
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, disable=not show) as progress:
+            task = progress.add_task(f"{scenario.name}: runs", total=None)
+            result = sweep(text, source, [], sweeps, args.replications, seed, executor, folder,
+                           lambda done, total: progress.update(task, completed=done,
+                                                               total=total))
+    except KeyboardInterrupt:
+        saved = len(list((folder / "runs").glob("*.json")))
+        print(f"gridsim: interrupted; {saved} runs are saved in {folder}/runs; rerun the same "
+              "command to finish", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        executor.close()
+    _print_sweep(result.summary, [key for key, _ in sweeps], args.ci_width)
+    print(f"wrote {folder}/sweep.parquet (one row per arm x replication x metric) and "
+          f"{folder}/summary.parquet")
+    return EXIT_OK
+
+
+def _print_sweep(summary: Any, keys: list[str], ci_width: float | None) -> None:
+    rows = summary.to_pylist()
+    shown = ("first_arrival_s.p50", "first_arrival_s.p90", "police_arrival_s.p90")
+    table = Table(title="Sweep: mean [95% CI] over replications (seconds)")
+    for column in ("arm", *keys, *shown):
+        table.add_column(column, justify="right")
+    advice = []
+    for arm in sorted({r["arm"] for r in rows}):
+        cells = {r["metric"]: r for r in rows if r["arm"] == arm}
+        first = cells[shown[0]]
+        table.add_row(str(arm), *(str(first[k]) for k in keys), *(
+            f"{cells[m]['mean']:.0f} [{cells[m]['ci_low']:.0f}, {cells[m]['ci_high']:.0f}]"
+            for m in shown))
+        for m in shown:
+            half = (cells[m]["ci_high"] - cells[m]["ci_low"]) / 2
+            wanted = None if ci_width is None else ci_width * abs(cells[m]["mean"])
+            if wanted is not None and half > wanted:
+                need = replications_needed(cells[m]["n"], half, wanted)
+                advice.append(f"arm {arm} {m}: CI ±{half:.0f} s is wider than ±{wanted:.0f} s; "
+                              f"about {need} replications would do")
+    out = _stdout_console()
+    out.print(table)
+    for line in advice:
+        out.print(line)
 
 
 def _report(

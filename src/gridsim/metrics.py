@@ -6,6 +6,7 @@ Percentiles come with distribution-free 95% confidence intervals from order stat
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -46,16 +47,21 @@ def incident_outcomes(records: SimulationRecords) -> dict[str, np.ndarray]:
 
 
 def summarize(records: SimulationRecords, district_names: tuple[str, ...],
-              node_district: np.ndarray) -> dict[str, Any]:
-    """Return the JSON-ready summary of one run."""
+              node_district: np.ndarray, warmup_s: float = 0.0) -> dict[str, Any]:
+    """Return the JSON-ready summary of one run, counting calls from ``warmup_s`` on.
+
+    Utilisation and alerts cover the whole run, warm-up included.
+    """
     inc = records.incidents
-    out = incident_outcomes(records)
+    counted = inc.t_call_s >= warmup_s
+    out = {name: column[counted] for name, column in incident_outcomes(records).items()}
     first, police = out["first_arrival_s"], out["police_arrival_s"]
-    district = node_district[inc.node]
+    district = node_district[inc.node][counted]
+    type_id = inc.type_id[counted]
     has_police = np.isfinite(police)
     alerts = records.volunteer_alerts
     summary: dict[str, Any] = {
-        "incidents": inc.count,
+        "incidents": int(counted.sum()),
         "answered": int(np.isfinite(first).sum()),
         "first_arrival_s": describe(first),
         "police_arrival_s": describe(police),
@@ -64,7 +70,7 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
         "mediator_utilisation": _utilisation(records, ("mediator",)),
         "volunteer_alerts_per_volunteer": _describe_counts(alerts),
         "by_type": {
-            name: _group(first, police, inc.type_id == code)
+            name: _group(first, police, type_id == code)
             for code, name in enumerate(inc.type_names)
         },
         "by_district": {
@@ -72,12 +78,22 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
             for code, name in enumerate(district_names)
         },
         "by_responder_kind": {
-            kind: _kind_summary(records, out["first_kind"], code)
+            kind: _kind_summary(records, out["first_kind"], code, counted)
             for code, kind in enumerate(RESPONDER_KINDS)
         },
-        "by_hour": _by_hour(inc.t_call_s, first),
+        "by_hour": _by_hour(inc.t_call_s[counted], first),
     }
     return summary
+
+
+def summary_value(summary: dict[str, Any], metric: str) -> float:
+    """Return one number from a run summary: a dotted path, or ``answered_share``."""
+    if metric == "answered_share":
+        return summary["answered"] / max(summary["incidents"], 1)
+    value: Any = summary
+    for part in metric.split("."):
+        value = value[part]
+    return math.nan if value is None else float(value)
 
 
 def describe(values: np.ndarray) -> dict[str, Any]:
@@ -113,10 +129,10 @@ def _group(first: np.ndarray, police: np.ndarray, mask: np.ndarray) -> dict[str,
 
 
 def _kind_summary(
-    records: SimulationRecords, first_kind: np.ndarray, code: int
+    records: SimulationRecords, first_kind: np.ndarray, code: int, counted: np.ndarray
 ) -> dict[str, Any]:
     d = records.dispatches
-    rows = d["kind"] == code
+    rows = (d["kind"] == code) & counted[d["incident"]]
     arrival = d["t_arrive_s"][rows] - records.incidents.t_call_s[d["incident"][rows]]
     kind = RESPONDER_KINDS[code]
     return {
@@ -149,7 +165,8 @@ def _utilisation(records: SimulationRecords, kinds: tuple[str, ...]) -> float | 
 
 def _describe_counts(counts: np.ndarray) -> dict[str, Any]:
     if counts.shape[0] == 0:
-        return {"volunteers": 0}
+        return {"volunteers": 0, "mean": None, "p50": None, "p90": None, "p99": None,
+                "max": None, "alerted_share": None}
     return {
         "volunteers": int(counts.shape[0]),
         "mean": _round(counts.mean(), 3),

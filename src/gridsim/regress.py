@@ -12,7 +12,6 @@ reproduces the baseline exactly.
 from __future__ import annotations
 
 import json
-import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from gridsim.errors import InputError
+from gridsim.metrics import summary_value
 from gridsim.output import write_bytes_atomic, write_text_atomic
 
 BASELINE_FORMAT = "gridsim-baseline/1"
@@ -51,16 +51,6 @@ class Verdict:
     verdict: Literal["same", "better", "worse"]
 
 
-def metric_value(summary: dict[str, Any], metric: str) -> float:
-    """Return a gated metric from a run summary (``a.b`` paths; derived shares)."""
-    if metric == "answered_share":
-        return summary["answered"] / max(summary["incidents"], 1)
-    value: Any = summary
-    for part in metric.split("."):
-        value = value[part]
-    return math.nan if value is None else float(value)
-
-
 def make_baseline(
     summaries: list[dict[str, Any]], scenario_sha256: str, name: str, seed: int,
     overrides: list[str],
@@ -78,7 +68,7 @@ def make_baseline(
             metric: {
                 "direction": direction,
                 "tolerance": DEFAULT_TOLERANCE,
-                "values": [round(metric_value(s, metric), 6) for s in summaries],
+                "values": [round(summary_value(s, metric), 6) for s in summaries],
             }
             for metric, direction in GATED_METRICS.items()
         },
@@ -138,7 +128,7 @@ def compare(baseline: dict[str, Any], summaries: list[dict[str, Any]]) -> list[V
     verdicts = []
     for metric, entry in metrics.items():
         base = np.asarray(entry["values"], dtype=float)
-        now = np.array([metric_value(s, metric) for s in summaries])
+        now = np.array([summary_value(s, metric) for s in summaries])
         sign = 1.0 if entry["direction"] == "lower" else -1.0  # > 0: worse
         base_mean, now_mean = float(np.nanmean(base)), float(np.nanmean(now))
         change = (now_mean - base_mean) / abs(base_mean) if base_mean else 0.0

@@ -35,17 +35,21 @@ def load_scenario(
     path: str | Path | None = None, overrides: Iterable[str] = ()
 ) -> Scenario:
     """Return the validated scenario at ``path`` (default: the embedded one)."""
-    if path is None:
-        source, text = f"<default {DEFAULT_SCENARIO}>", default_scenario_text()
-    else:
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"{source}: file not found; check the path") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{source}: cannot read file ({exc})") from None
+    text, source = read_scenario_text(path)
     return parse_scenario(text, source, overrides)
+
+
+def read_scenario_text(path: str | Path | None) -> tuple[str, str]:
+    """Return (TOML text, name for messages) of the scenario at ``path`` or the default."""
+    if path is None:
+        return default_scenario_text(), f"<default {DEFAULT_SCENARIO}>"
+    source = str(path)
+    try:
+        return Path(path).read_text(encoding="utf-8"), source
+    except FileNotFoundError:
+        raise InputError(f"{source}: file not found; check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{source}: cannot read file ({exc})") from None
 
 
 def parse_scenario(text: str, source: str, overrides: Iterable[str] = ()) -> Scenario:

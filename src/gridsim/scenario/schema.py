@@ -313,6 +313,7 @@ class Scenario(Model):
     description: str = ""
     seed: Annotated[int, Field(ge=0)] = 1
     duration_days: Annotated[float, Field(gt=0.0, le=366.0)] = 1.0
+    warmup_hours: NonNegativeFloat = 0.0  # calls before this are simulated but not counted
     city: City
     zones: Zones = Zones()
     police: Police = Police()
@@ -326,6 +327,8 @@ class Scenario(Model):
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
+        if self.warmup_hours >= self.duration_days * 24.0:
+            raise ValueError("warmup_hours: must be shorter than the run (duration_days * 24)")
         districts = {d.name for d in self.city.districts}
         for type_name, kind in self.incidents.items():
             unknown = sorted(set(kind.district_weights or {}) - districts)

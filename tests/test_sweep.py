@@ -1,0 +1,120 @@
+"""Sweeps: cartesian arms, common random numbers, same table on every executor, resume."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+import gridsim
+from gridsim.errors import InputError
+from gridsim.executors import DaskExecutor, ProcessExecutor, SerialExecutor
+from gridsim.scenario.load import read_scenario_text
+from gridsim.sweeps import expand, parse_sweeps, replications_needed, sweep
+from tests.conftest import SMALL
+
+SWEEPS = ["volunteers.count=0,3000", "dispatch.volunteer_radius_m=300,800"]
+REPS = 4
+
+
+def _run(folder: Path, executor: Any) -> None:  # type: ignore[no-untyped-def]
+    text, source = read_scenario_text(SMALL)
+    try:
+        sweep(text, source, [], parse_sweeps(SWEEPS), REPS, 5, executor, folder)
+    finally:
+        executor.close()
+
+
+def test_parse_and_expand() -> None:
+    sweeps = parse_sweeps(["a.b=1,2,3", "c=[1, 2],[3, 4]"])
+    assert sweeps == [("a.b", ["1", "2", "3"]), ("c", ["[1, 2]", "[3, 4]"])]
+    arms = expand(sweeps)
+    assert len(arms) == 6 and arms[0] == (("a.b", "1"), ("c", "[1, 2]"))
+    with pytest.raises(InputError):
+        parse_sweeps(["volunteers.count"])
+
+
+def test_same_tables_on_every_executor(tmp_path: Path) -> None:
+    _run(tmp_path / "serial", SerialExecutor())
+    _run(tmp_path / "pool", ProcessExecutor(2))
+    _run(tmp_path / "dask", DaskExecutor("local", 2))
+    for name in ("sweep.parquet", "summary.parquet"):
+        serial = (tmp_path / "serial" / name).read_bytes()
+        assert (tmp_path / "pool" / name).read_bytes() == serial
+        assert (tmp_path / "dask" / name).read_bytes() == serial
+
+
+def test_arms_share_their_incidents(tmp_path: Path) -> None:
+    _run(tmp_path / "s", SerialExecutor())
+    table = pq.read_table(tmp_path / "s" / "sweep.parquet").to_pylist()
+    police = {}
+    for row in table:
+        if row["metric"] == "police_arrival_s.p90":
+            police.setdefault(row["replication"], set()).add(row["value"])
+    # volunteers never change what the police do: one value per replication across arms
+    assert all(len(values) == 1 for values in police.values())
+    assert len(table) == 4 * REPS * 8
+
+
+class _Interrupting:
+    """Delivers a few runs, then behaves as if the user pressed Ctrl-C."""
+
+    def __init__(self, runs_before_interrupt: int) -> None:
+        self.left = runs_before_interrupt
+
+    def map_unordered(self, fn: Callable[[Any], Any], args: Iterable[Any]
+                      ) -> Iterator[tuple[Any, Any]]:
+        for arg in args:
+            if self.left == 0:
+                raise KeyboardInterrupt
+            self.left -= 1
+            yield arg, fn(arg)
+
+    def close(self) -> None:
+        pass
+
+
+class _Counting(SerialExecutor):
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def map_unordered(self, fn: Callable[[Any], Any], args: Iterable[Any]
+                      ) -> Iterator[tuple[Any, Any]]:
+        for arg, result in super().map_unordered(fn, args):
+            self.runs += 1
+            yield arg, result
+
+
+def test_interrupted_sweep_resumes_with_the_remaining_runs_only(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "x", _Interrupting(runs_before_interrupt=5))
+    assert len(list((tmp_path / "x" / "runs").glob("*.json"))) == 5
+    counting = _Counting()
+    _run(tmp_path / "x", counting)
+    assert counting.runs == 4 * REPS - 5
+    _run(tmp_path / "fresh", SerialExecutor())
+    assert ((tmp_path / "x" / "sweep.parquet").read_bytes()
+            == (tmp_path / "fresh" / "sweep.parquet").read_bytes())
+
+
+def test_a_folder_of_another_sweep_is_refused(tmp_path: Path) -> None:
+    _run(tmp_path / "s", SerialExecutor())
+    text, source = read_scenario_text(SMALL)
+    with pytest.raises(InputError, match="different sweep"):
+        sweep(text, source, [], parse_sweeps(["volunteers.count=0,10"]), REPS, 5,
+              SerialExecutor(), tmp_path / "s")
+
+
+def test_python_api_returns_tables() -> None:
+    result = gridsim.sweep(SMALL, {"volunteers.count": [0, 3000]}, replications=3, seed=2)
+    frame = result.summary.to_pandas()
+    p50 = frame[frame.metric == "first_arrival_s.p50"].set_index("volunteers.count")["mean"]
+    assert p50["3000"] < p50["0"]
+
+
+def test_replications_needed_scales_with_the_square() -> None:
+    assert replications_needed(10, 20.0, 10.0) == 40
+    assert replications_needed(10, 5.0, 10.0) == 10

@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 from gridsim.api import RunResult, run, write_results  # noqa: E402
 from gridsim.errors import InputError  # noqa: E402
+from gridsim.optimize import run_optimize as optimize  # noqa: E402
 from gridsim.scenario import load_scenario  # noqa: E402
 from gridsim.sweeps import run_sweep as sweep  # noqa: E402
 from gridsim.world import World, build_world  # noqa: E402
@@ -25,6 +26,7 @@ __all__ = [
     "__version__",
     "build_world",
     "load_scenario",
+    "optimize",
     "run",
     "sweep",
     "write_results",

@@ -1,4 +1,4 @@
-"""The command line: ``gridsim run | validate | sweep | report | regress | verify | bench``.
+"""The command line: ``gridsim`` and its sub-commands (see ``gridsim --help``).
 
 Bad input of any kind prints one line (what, where, how to fix) and exits with code 2.
 """
@@ -28,6 +28,8 @@ from gridsim.bench import BENCH_KEYS, GOALS, BenchPlan, check_goals, run_bench
 from gridsim.errors import InputError
 from gridsim.executors import make_executor
 from gridsim.experiment import replicate
+from gridsim.optimize import Point as OptimizePoint
+from gridsim.optimize import optimize, parse_target, parse_vary
 from gridsim.output import write_text_atomic
 from gridsim.regress import (
     DEFAULT_REPLICATIONS,
@@ -117,6 +119,25 @@ def build_parser() -> argparse.ArgumentParser:
                                 "how many replications a wider metric needs")
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    optimize_cmd = sub.add_parser(
+        "optimize", help="find the cheapest staffing that meets a response target"
+    )
+    optimize_cmd.add_argument("scenario", help="scenario TOML")
+    optimize_cmd.add_argument("--target", required=True,
+                              help="e.g. 'p90_first_arrival_s<=300' (one-sided 95%% bound)")
+    optimize_cmd.add_argument("--vary", action="append", required=True,
+                              metavar="KEY[=LOW:HIGH]",
+                              help="a staffing level to search (once or twice)")
+    optimize_cmd.add_argument("--replications", type=_positive_int, default=10, metavar="R",
+                              help="replications per evaluation (default 10)")
+    optimize_cmd.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    optimize_cmd.add_argument("--workers", type=int, metavar="N",
+                              help="worker processes (default: one per core)")
+    optimize_cmd.add_argument("--dask", metavar="ADDRESS", help="tcp://host:8786 or local")
+    optimize_cmd.add_argument("--json", type=Path, metavar="FILE",
+                              help="also write the curve here")
+    _add_overrides(optimize_cmd)
+
     regress_cmd = sub.add_parser(
         "regress", help="compare response metrics with a baseline (exit 1: something got worse)"
     )
@@ -151,7 +172,7 @@ def _add_overrides(cmd: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # progress notes: one line each
     try:
         if args.command == "validate":
             return _validate(args)
@@ -163,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _regress(args, console)
         if args.command == "sweep":
             return _sweep(args, console)
+        if args.command == "optimize":
+            return _optimize(args, console)
         if args.command == "report":
             return _report(args.results, args.out, None)
         return _run(args, console)
@@ -324,6 +347,51 @@ def _print_sweep(summary: Any, keys: list[str], ci_width: float | None) -> None:
     out.print(table)
     for line in advice:
         out.print(line)
+
+
+def _optimize(args: argparse.Namespace, console: Console) -> int:
+    text, source = read_scenario_text(args.scenario)
+    scenario = parse_scenario(text, source, args.overrides)
+    target = parse_target(args.target)
+    varies = [parse_vary(v, scenario) for v in args.vary]
+    seed = scenario.seed if args.seed is None else args.seed
+    keys = [v.key for v in varies]
+
+    def tell(point: OptimizePoint) -> None:
+        levels = ", ".join(f"{k}={level}" for k, level in zip(keys, point.levels, strict=True))
+        console.print(f"[dim]optimize: {levels}: mean {point.mean:.4g}, bound "
+                      f"{point.bound:.4g}{' (meets the target)' if point.met else ''}[/dim]")
+
+    executor = make_executor(args.workers, args.dask)
+    try:
+        result = optimize(text, source, target, varies, args.replications, seed, executor,
+                          args.overrides, tell)
+    finally:
+        executor.close()
+    op = "<=" if target.upper else ">="
+    table = Table(title=f"Trade-off: cheapest staffing meeting {target.metric} {op} "
+                        f"{target.bound:g} (95% one-sided bound, {args.replications} "
+                        "replications each)")
+    for column in (*result.keys, f"{target.metric} mean", "bound", "yearly cost", ""):
+        table.add_column(column, justify="right")
+    for point in result.curve:
+        table.add_row(*(f"{level:,}" for level in point.levels), f"{point.mean:.4g}",
+                      f"{point.bound:.4g}", f"{point.cost:,.0f}",
+                      "cheapest" if point is result.best else "")
+    _stdout_console().print(table)
+    runs = result.evaluations * args.replications
+    print(f"{result.evaluations} evaluations ({runs} runs); a full grid at the same "
+          f"resolution would need {result.full_grid_evaluations} evaluations")
+    if args.json is not None:
+        write_text_atomic(args.json, json.dumps(
+            {"keys": result.keys, "target": asdict(target),
+             "curve": [asdict(p) for p in result.curve],
+             "best": None if result.best is None else asdict(result.best),
+             "evaluations": result.evaluations}, indent=2) + "\n")
+    if result.best is None:
+        print("no staffing in the range meets the target; widen --vary KEY=LOW:HIGH")
+        return EXIT_GOAL_MISSED
+    return EXIT_OK
 
 
 def _report(

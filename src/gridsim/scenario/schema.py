@@ -300,6 +300,16 @@ class IncidentType(Model):
         return self
 
 
+class Costs(Model):
+    """Yearly cost of one responder of each kind: what ``gridsim optimize`` minimises."""
+
+    patrol_unit: NonNegativeFloat = 400_000.0
+    community_police: NonNegativeFloat = 250_000.0
+    mediator: NonNegativeFloat = 120_000.0
+    grid_worker: NonNegativeFloat = 80_000.0
+    volunteer: NonNegativeFloat = 2_000.0
+
+
 class Output(Model):
     """Where results go; ``{name}`` and ``{seed}`` are filled in."""
 
@@ -323,6 +333,7 @@ class Scenario(Model):
     watch_points: WatchPoints = WatchPoints()
     dispatch: Dispatch = Dispatch()
     incidents: Annotated[dict[str, IncidentType], Field(min_length=1)]
+    costs: Costs = Costs()
     output: Output = Output()
 
     @model_validator(mode="after")

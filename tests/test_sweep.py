@@ -118,3 +118,19 @@ def test_python_api_returns_tables() -> None:
 def test_replications_needed_scales_with_the_square() -> None:
     assert replications_needed(10, 20.0, 10.0) == 40
     assert replications_needed(10, 5.0, 10.0) == 10
+
+
+def test_cli_sweep_writes_tables_and_figure(tmp_path: Path) -> None:
+    from gridsim.cli import main
+
+    out = tmp_path / "cli"
+    args = ["sweep", str(SMALL), "--set", "volunteers.count=0,3000", "--set",
+            "duration_days=0.5", "--replications", "3", "--workers", "1", "--out", str(out),
+            "--quiet"]
+    assert main(args) == 0
+    assert {p.name for p in out.iterdir()} >= {"sweep.parquet", "summary.parquet", "sweep.png",
+                                             "manifest.json", "runs"}
+    table = pq.read_table(out / "sweep.parquet")
+    assert "duration_days" not in table.column_names  # a single value is not an arm
+    assert main(["sweep", str(SMALL), "--set", "volunteers.count=-1,5", "--out",
+                 str(tmp_path / "bad")]) == 2

@@ -30,7 +30,7 @@ from gridsim.executors import make_executor
 from gridsim.experiment import replicate
 from gridsim.optimize import Point as OptimizePoint
 from gridsim.optimize import optimize, parse_target, parse_vary
-from gridsim.output import write_text_atomic
+from gridsim.output import write_bytes_atomic, write_text_atomic
 from gridsim.regress import (
     DEFAULT_REPLICATIONS,
     check_scenario,
@@ -40,6 +40,7 @@ from gridsim.regress import (
     write_junit,
 )
 from gridsim.regress import compare as compare_to_baseline
+from gridsim.report.figures import png_bytes, sweep_figure
 from gridsim.report.html import write_report
 from gridsim.report.results import read_results
 from gridsim.report.verify_figure import save_verify_figure
@@ -103,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("scenario", help="scenario TOML")
     sweep_cmd.add_argument(
         "--set", dest="sweeps", action="append", default=[], metavar="KEY.PATH=V1,V2,...",
-        help="a setting and its values (repeatable; arms are the cartesian product)",
+        help="a setting and its values (repeatable; arms are the cartesian product of the "
+             "settings with two or more values; a single value applies to every arm)",
     )
     sweep_cmd.add_argument("--replications", type=_positive_int, default=10, metavar="R",
                            help="replications per arm (default 10)")
@@ -296,9 +298,12 @@ def _verify(args: argparse.Namespace, console: Console) -> int:
 def _sweep(args: argparse.Namespace, console: Console) -> int:
     text, source = read_scenario_text(args.scenario)
     scenario = parse_scenario(text, source)
-    sweeps = parse_sweeps(args.sweeps)
+    given = parse_sweeps(args.sweeps)
+    fixed = [f"{key}={values[0]}" for key, values in given if len(values) == 1]
+    sweeps = [(key, values) for key, values in given if len(values) > 1]
     if not sweeps:
-        raise InputError("sweep: give at least one --set key.path=value1,value2,...")
+        raise InputError("sweep: give at least one --set key.path=value1,value2,... with two "
+                         "or more values")
     seed = scenario.seed if args.seed is None else args.seed
     folder = args.out or Path(f"results/{scenario.name}-sweep")
     executor = make_executor(args.workers, args.dask)
@@ -307,7 +312,7 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, disable=not show) as progress:
             task = progress.add_task(f"{scenario.name}: runs", total=None)
-            result = sweep(text, source, [], sweeps, args.replications, seed, executor, folder,
+            result = sweep(text, source, fixed, sweeps, args.replications, seed, executor, folder,
                            lambda done, total: progress.update(task, completed=done,
                                                                total=total))
     except KeyboardInterrupt:
@@ -317,9 +322,11 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
         return EXIT_INTERRUPTED
     finally:
         executor.close()
-    _print_sweep(result.summary, [key for key, _ in sweeps], args.ci_width)
-    print(f"wrote {folder}/sweep.parquet (one row per arm x replication x metric) and "
-          f"{folder}/summary.parquet")
+    keys = [key for key, _ in sweeps]
+    _print_sweep(result.summary, keys, args.ci_width)
+    write_bytes_atomic(folder / "sweep.png", png_bytes(sweep_figure(result.summary, keys)))
+    print(f"wrote {folder}/sweep.parquet (one row per arm x replication x metric), "
+          f"{folder}/summary.parquet and {folder}/sweep.png")
     return EXIT_OK
 
 

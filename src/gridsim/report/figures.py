@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -192,3 +193,41 @@ def _busy_by_hour_of_day(d: dict[str, np.ndarray], kinds: tuple[str, ...],
 
 def _or_nan(value: float | None) -> float:
     return np.nan if value is None else float(value)
+
+
+def sweep_figure(summary: pa.Table, keys: list[str],
+                 metrics: tuple[str, ...] = ("first_arrival_s.p50", "first_arrival_s.p90")
+                 ) -> Figure:
+    """Return each metric against the first swept setting, one line per other setting."""
+    rows = summary.to_pylist()
+    x_key, others = keys[0], keys[1:]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        chosen = [r for r in rows if r["metric"] == metric]
+        groups = sorted({tuple(r[k] for k in others) for r in chosen})
+        for group in groups:
+            line = sorted((r for r in chosen if tuple(r[k] for k in others) == group),
+                          key=lambda r: _as_number(r[x_key]))
+            x = [_as_number(r[x_key]) for r in line]
+            mean = np.array([r["mean"] for r in line]) / MINUTES
+            low = np.array([r["ci_low"] for r in line]) / MINUTES
+            high = np.array([r["ci_high"] for r in line]) / MINUTES
+            label = ", ".join(f"{k}={v}" for k, v in zip(others, group, strict=True)) or None
+            ax.plot(x, mean, marker="o", label=label)
+            ax.fill_between(x, low, high, alpha=0.2)
+        ax.set_xlabel(x_key)
+        ax.set_ylabel("minutes from the call")
+        ax.set_title(metric.replace("_s.", " ").replace("_", " "))
+        ax.grid(alpha=0.3)
+        if others:
+            ax.legend(fontsize=8)
+    fig.suptitle("Sweep: mean over replications, 95% CI bands")
+    fig.tight_layout()
+    return fig
+
+
+def _as_number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")

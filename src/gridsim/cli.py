@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -30,7 +31,14 @@ from gridsim.executors import make_executor
 from gridsim.experiment import replicate
 from gridsim.optimize import Point as OptimizePoint
 from gridsim.optimize import optimize, parse_target, parse_vary
-from gridsim.output import write_bytes_atomic, write_text_atomic
+from gridsim.output import (
+    bytes_writer,
+    json_writer,
+    parquet_writer,
+    write_bytes_atomic,
+    write_folder,
+    write_text_atomic,
+)
 from gridsim.regress import (
     DEFAULT_REPLICATIONS,
     check_scenario,
@@ -40,12 +48,13 @@ from gridsim.regress import (
     write_junit,
 )
 from gridsim.regress import compare as compare_to_baseline
-from gridsim.report.figures import png_bytes, sweep_figure
+from gridsim.report.figures import png_bytes, sweep_figure, time_to_find_cdf
 from gridsim.report.html import write_report
 from gridsim.report.results import read_results
 from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.load import parse_scenario, read_scenario_text
+from gridsim.search.study import STRATEGIES, run_study, summarize_study
 from gridsim.sweeps import parse_sweeps, replications_needed, sweep
 from gridsim.verify import compare, default_cases, run_case
 from gridsim.world import World, build_world
@@ -216,6 +225,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = args.out if args.out is not None else default_out_dir(scenario, seed)
+    if scenario.missing_person is not None:
+        return _run_search(scenario, seed, out_dir, args.quiet)
     show_progress = not args.quiet and console.is_terminal
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
@@ -451,6 +462,56 @@ def _regress(args: argparse.Namespace, console: Console) -> int:
         return EXIT_GOAL_MISSED
     print("no metric got worse")
     return EXIT_OK
+
+
+def _run_search(scenario: Scenario, seed: int, out_dir: Path, quiet: bool) -> int:
+    started = time.perf_counter()
+    world = build_world(scenario)
+    rows = run_study(world, seed=seed)
+    spec = scenario.missing_person
+    assert spec is not None
+    summary = {"scenario": scenario.name, "seed": seed, **summarize_study(rows, spec)}
+    strategies = list(STRATEGIES)
+    figure = png_bytes(time_to_find_cdf(rows, strategies, spec.horizon_h))
+    write_folder(out_dir, {
+        "summary.json": json_writer(summary),
+        "scenario.json": json_writer(scenario.model_dump(mode="json")),
+        "search.parquet": parquet_writer({
+            key: [r[key] for r in rows] for key in rows[0]} if rows else {}),
+        "time_to_find_cdf.png": bytes_writer(figure),
+    })
+    if not quiet:
+        _print_search(summary)
+    print(f"{len(rows)} runs in {time.perf_counter() - started:.1f} s; results in {out_dir}/")
+    return EXIT_OK
+
+
+def _print_search(summary: dict[str, Any]) -> None:
+    table = Table(title=f"Missing person ({summary['category']}, {summary['district']}): "
+                        "each layer's effect, 95% CIs")
+    for column in ("strategy", "median h to find", "found in 1 h", "found in 3 h",
+                   "found in 6 h", "before critical time", "searcher-hours"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+
+    def share(cell: dict[str, Any]) -> str:
+        return f"{cell['p']:.0%} [{cell['ci'][0]:.0%}, {cell['ci'][1]:.0%}]"
+
+    def hours(value: float | None) -> str:
+        return ">horizon" if value is None else f"{value:.1f}"
+
+    for name, f in summary["strategies"].items():
+        low, high = f["median_ci_h"]
+        table.add_row(name, f"{hours(f['median_time_to_find_h'])} [{hours(low)}, {hours(high)}]",
+                      share(f["p_found_1h"]), share(f["p_found_3h"]), share(f["p_found_6h"]),
+                      share(f["p_found_before_critical"]), f"{f['searcher_hours_mean']:.0f}")
+    out = _stdout_console()
+    out.print(table)
+    score = summary["mapscore"]
+    distance = summary["subject_distance_km"]
+    out.print(f"prior map MapScore {score['mean']:.2f} [{score['ci'][0]:.2f}, "
+              f"{score['ci'][1]:.2f}] (random 0, perfect 1); subjects ended "
+              f"{distance['p25']}/{distance['p50']}/{distance['p75']} km (quartiles) "
+              "from the last known point")
 
 
 def _print_summary(summary: dict[str, Any], console: Console) -> None:

@@ -77,6 +77,15 @@ def json_writer(payload: Any) -> Writer:
     return write
 
 
+def bytes_writer(data: bytes) -> Writer:
+    """Return a writer of ``data`` as it is (a PNG, say)."""
+
+    def write(path: Path) -> None:
+        path.write_bytes(data)
+
+    return write
+
+
 def parquet_writer(columns: dict[str, Any]) -> Writer:
     """Return a writer of ``columns`` (numpy arrays or pyarrow arrays) as one Parquet file."""
     table = pa.table({

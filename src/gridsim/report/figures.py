@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import BytesIO
+from typing import Any
 
 import matplotlib
 
@@ -231,3 +232,21 @@ def _as_number(text: str) -> float:
         return float(text)
     except ValueError:
         return float("nan")
+
+
+def time_to_find_cdf(rows: list[dict[str, Any]], strategies: list[str], horizon_h: float
+                     ) -> Figure:
+    """Return the CDF of hours from the report to the find, one line per strategy."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for strategy in strategies:
+        hours = np.array([r["time_to_find_s"] for r in rows if r["strategy"] == strategy])
+        _cdf(ax, hours / 3600.0, hours.shape[0], strategy)
+    ax.set_xlim(0, horizon_h)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("hours from the report")
+    ax.set_ylabel("share of replications: subject found")
+    ax.set_title("Missing-person search: time to find, by strategy")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -80,6 +80,16 @@ class CarSpeeds(Model):
     rural: PositiveFloat = 14.0
 
 
+class Places(Model):
+    """How many attracting places the synthetic city marks (all ASSUMPTIONS)."""
+
+    lakes_per_100_km2: NonNegativeFloat = 2.0
+    lake_radius_m: PositiveFloat = 800.0
+    shore_band_m: PositiveFloat = 150.0
+    parks_per_10_km2: NonNegativeFloat = 0.5
+    park_radius_m: PositiveFloat = 200.0
+
+
 class ExplicitNetwork(Model):
     """A road network given node by node (small validation cities, imported networks).
 
@@ -136,6 +146,7 @@ class City(Model):
         (32.25, 118.95),
     )
     car_speed_mps: CarSpeeds = CarSpeeds()
+    places: Places = Places()
     ebike_speed_mps: PositiveFloat = 4.5
     walk_speed_mps: PositiveFloat = 1.3
     districts: Annotated[list[District], Field(min_length=1)]
@@ -300,6 +311,69 @@ class IncidentType(Model):
         return self
 
 
+PlaceType = Literal["water_edge", "bridge", "park", "transport_hub"]
+
+
+class Behaviour(Model):
+    """How a category of missing person moves: distance quartiles, speed, attractions.
+
+    Quartiles are of the straight-line distance from the last known point (km); a
+    log-normal is fitted to them. Attraction weights multiply a place's chance of being
+    where the subject heads (1 = no pull).
+    """
+
+    distance_km_quartiles: tuple[PositiveFloat, PositiveFloat, PositiveFloat]
+    walk_speed_mps: PositiveFloat
+    attraction: dict[PlaceType, NonNegativeFloat] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Behaviour:
+        q1, q2, q3 = self.distance_km_quartiles
+        if not q1 < q2 < q3:
+            raise ValueError("distance_km_quartiles: must increase (25%, 50%, 75%)")
+        return self
+
+
+class SearcherKind(Model):
+    """One kind of searcher: how many, how soon, how fast, how well it sees (day/night)."""
+
+    start_delay_s: NonNegativeFloat
+    speed_mps: PositiveFloat
+    inspect_s: NonNegativeFloat = 60.0
+    pod_day: Probability
+    pod_night: Probability
+
+
+class MissingPerson(Model):
+    """A missing-person search study: one subject, replayed under several strategies."""
+
+    district: str
+    category: str
+    last_seen_hour: HourOfDay = 22.0
+    report_delay_h: NonNegativeFloat = 1.5
+    horizon_h: PositiveFloat = 12.0
+    replications: Annotated[int, Field(ge=2)] = 200
+    search_radius_m: PositiveFloat = 6000.0
+    critical_time_s: Duration = Duration(dist="lognormal", mean_s=4 * 3600.0, cv=0.8)
+    police_units: Count = 4
+    volunteer_radius_m: PositiveFloat = 1500.0
+    volunteer_acceptance_night: Probability = 0.15
+    volunteer_acceptance_day: Probability = 0.35
+    night_hours: tuple[HourOfDay, HourOfDay] = (19.0, 6.0)
+    behaviours: dict[str, Behaviour]
+    police: SearcherKind
+    grid: SearcherKind
+    volunteer: SearcherKind
+    watch_point: SearcherKind
+
+    @model_validator(mode="after")
+    def _check(self) -> MissingPerson:
+        if self.category not in self.behaviours:
+            raise ValueError(f"category: unknown category {self.category!r}; allowed: "
+                             f"{', '.join(sorted(self.behaviours))}")
+        return self
+
+
 class Costs(Model):
     """Yearly cost of one responder of each kind: what ``gridsim optimize`` minimises."""
 
@@ -334,10 +408,17 @@ class Scenario(Model):
     dispatch: Dispatch = Dispatch()
     incidents: Annotated[dict[str, IncidentType], Field(min_length=1)]
     costs: Costs = Costs()
+    missing_person: MissingPerson | None = None
     output: Output = Output()
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
+        if self.missing_person is not None:
+            names = {d.name for d in self.city.districts}
+            if self.missing_person.district not in names:
+                raise ValueError(f"missing_person.district: unknown district "
+                                 f"{self.missing_person.district!r}; allowed: "
+                                 f"{', '.join(sorted(names))}")
         if self.warmup_hours >= self.duration_days * 24.0:
             raise ValueError("warmup_hours: must be shorter than the run (duration_days * 24)")
         districts = {d.name for d in self.city.districts}

@@ -1,0 +1,1 @@
+"""Missing-person search: subject movement, searchers, probability maps, the study."""

@@ -30,11 +30,6 @@ class RoadNetwork:
         """Return the number of nodes."""
         return int(self.xy_m.shape[0])
 
-    @property
-    def edge_count(self) -> int:
-        """Return the number of undirected edges."""
-        return int(self.indices.shape[0] // 2)
-
     def graph(self, weight: str = "length_m") -> sparse.csr_matrix:
         """Return the CSR matrix weighted by ``length_m`` or ``car_s``."""
         data = self.length_m if weight == "length_m" else self.car_s

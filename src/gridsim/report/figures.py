@@ -48,13 +48,9 @@ def response_cdf(results: Results) -> Figure:
         np.minimum.at(earliest, d["incident"][rows], delay_min[rows])
         reached = earliest[np.isfinite(earliest)]
         _cdf(ax, reached, reached.shape[0], f"{kind.replace('_', ' ')} (n={reached.shape[0]:,})")
-    ax.set_xlim(0, CDF_LIMIT_MIN)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("minutes from the call to arrival")
-    ax.set_ylabel("share of incidents reached (of those the kind was sent to)")
-    ax.set_title("Response time by responder kind")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    _cdf_axes(ax, CDF_LIMIT_MIN, "minutes from the call to arrival",
+              "share of incidents reached (of those the kind was sent to)",
+              "Response time by responder kind")
     fig.tight_layout()
     return fig
 
@@ -176,6 +172,17 @@ def _cdf(ax: Axes, values: np.ndarray, total: int, label: str, colour: str | Non
     ax.step(finite, share, where="post", label=label, color=colour, linewidth=width)
 
 
+def _cdf_axes(ax: Axes, x_max: float, x_label: str, y_label: str, title: str) -> None:
+    """Label a CDF plot: 0..x_max by 0..1, grid, legend at the lower right."""
+    ax.set_xlim(0, x_max)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+
+
 def _busy_by_hour_of_day(d: dict[str, np.ndarray], kinds: tuple[str, ...],
                          duration_s: float) -> np.ndarray:
     """Return the mean number of busy units of ``kinds`` in each hour of the day."""
@@ -241,12 +248,7 @@ def time_to_find_cdf(rows: list[dict[str, Any]], strategies: list[str], horizon_
     for strategy in strategies:
         hours = np.array([r["time_to_find_s"] for r in rows if r["strategy"] == strategy])
         _cdf(ax, hours / 3600.0, hours.shape[0], strategy)
-    ax.set_xlim(0, horizon_h)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("hours from the report")
-    ax.set_ylabel("share of replications: subject found")
-    ax.set_title("Missing-person search: time to find, by strategy")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    _cdf_axes(ax, horizon_h, "hours from the report", "share of replications: subject found",
+              "Missing-person search: time to find, by strategy")
     fig.tight_layout()
     return fig

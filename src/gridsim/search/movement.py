@@ -51,11 +51,6 @@ class Trajectory:
         """Return the node where the subject stops."""
         return int(self.nodes[-1])
 
-    def node_at(self, t_s: float) -> int:
-        """Return the node the subject is at (or last passed) at time ``t_s``."""
-        step = int(np.searchsorted(self.t_s, t_s, side="right")) - 1
-        return int(self.nodes[max(0, step)])
-
 
 def lognormal_of(behaviour: Behaviour) -> tuple[float, float]:
     """Return (mu, sigma) of the log-normal fitted to the distance quartiles (metres)."""

@@ -26,6 +26,14 @@ from rich.table import Table
 
 from gridsim.api import default_out_dir, run, scenario_digest, write_results
 from gridsim.bench import BENCH_KEYS, GOALS, BenchPlan, check_goals, run_bench
+from gridsim.cli.parser import (
+    EXIT_BAD_INPUT,
+    EXIT_GOAL_MISSED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    build_parser,
+)
+from gridsim.cli.tables import print_search, print_summary, print_sweep, stdout_console
 from gridsim.errors import InputError
 from gridsim.executors import make_executor
 from gridsim.experiment import replicate
@@ -55,129 +63,9 @@ from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.load import parse_scenario, read_scenario_text
 from gridsim.search.study import STRATEGIES, run_study, summarize_study
-from gridsim.sweeps import parse_sweeps, replications_needed, sweep
+from gridsim.sweeps import parse_sweeps, sweep
 from gridsim.verify import compare, default_cases, run_case
 from gridsim.world import World, build_world
-
-EXIT_OK, EXIT_GOAL_MISSED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        """Print one line naming the problem and how to get help, then exit 2."""
-        self.exit(EXIT_BAD_INPUT, f"gridsim: error: {message} (see '{self.prog} --help')\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of every ``gridsim`` sub-command."""
-    parser = _Parser(prog="gridsim", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    run_cmd = sub.add_parser("run", help="run a scenario once and write a results folder")
-    run_cmd.add_argument(
-        "scenario", nargs="?", help="scenario TOML (default: the embedded Nanjing scenario)"
-    )
-    _add_overrides(run_cmd)
-    run_cmd.add_argument("--seed", type=int, help="run seed (default: the scenario's seed)")
-    run_cmd.add_argument("--out", type=Path, help="results folder (default: scenario output.dir)")
-    run_cmd.add_argument("--quiet", action="store_true", help="no progress bar and no table")
-    run_cmd.add_argument("--report", action="store_true",
-                         help="also write report.html (figures and tables) in the folder")
-
-    report_cmd = sub.add_parser("report", help="write the HTML report of a results folder")
-    report_cmd.add_argument("results", type=Path, help="a folder written by gridsim run")
-    report_cmd.add_argument("--out", type=Path, help="HTML file (default: RESULTS/report.html)")
-
-    bench_cmd = sub.add_parser(
-        "bench", help="time gridsim against bare simpy and the naive design (exit 1: goal missed)"
-    )
-    bench_cmd.add_argument("--quick", action="store_true",
-                           help="14-day year (extrapolated) and 7-day ratio runs")
-    bench_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
-
-    verify_cmd = sub.add_parser(
-        "verify", help="compare the engine with Erlang C and the hypercube model (exit 1: a miss)"
-    )
-    verify_cmd.add_argument("--replications", type=_positive_int, default=20, metavar="R",
-                            help="replications per case (default 20, at least 2)")
-    verify_cmd.add_argument("--seed", type=int, default=2024, help="root seed (default 2024)")
-    verify_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the table here")
-    verify_cmd.add_argument("--figure", type=Path, metavar="PNG",
-                            help="also draw simulated against analytic, with the CIs")
-
-    sweep_cmd = sub.add_parser(
-        "sweep", help="run a scenario over settings x replications (common random numbers)"
-    )
-    sweep_cmd.add_argument("scenario", help="scenario TOML")
-    sweep_cmd.add_argument(
-        "--set", dest="sweeps", action="append", default=[], metavar="KEY.PATH=V1,V2,...",
-        help="a setting and its values (repeatable; arms are the cartesian product of the "
-             "settings with two or more values; a single value applies to every arm)",
-    )
-    sweep_cmd.add_argument("--replications", type=_positive_int, default=10, metavar="R",
-                           help="replications per arm (default 10)")
-    sweep_cmd.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
-    sweep_cmd.add_argument("--workers", type=int, metavar="N",
-                           help="worker processes (default: one per core; 1 = this process)")
-    sweep_cmd.add_argument("--dask", metavar="ADDRESS",
-                           help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
-    sweep_cmd.add_argument("--out", type=Path,
-                           help="folder (default results/NAME-sweep); rerunning resumes it")
-    sweep_cmd.add_argument("--ci-width", type=float, metavar="REL",
-                           help="wanted CI half-width relative to the mean, e.g. 0.05; says "
-                                "how many replications a wider metric needs")
-    sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    optimize_cmd = sub.add_parser(
-        "optimize", help="find the cheapest staffing that meets a response target"
-    )
-    optimize_cmd.add_argument("scenario", help="scenario TOML")
-    optimize_cmd.add_argument("--target", required=True,
-                              help="e.g. 'p90_first_arrival_s<=300' (one-sided 95%% bound)")
-    optimize_cmd.add_argument("--vary", action="append", required=True,
-                              metavar="KEY[=LOW:HIGH]",
-                              help="a staffing level to search (once or twice)")
-    optimize_cmd.add_argument("--replications", type=_positive_int, default=10, metavar="R",
-                              help="replications per evaluation (default 10)")
-    optimize_cmd.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
-    optimize_cmd.add_argument("--workers", type=int, metavar="N",
-                              help="worker processes (default: one per core)")
-    optimize_cmd.add_argument("--dask", metavar="ADDRESS", help="tcp://host:8786 or local")
-    optimize_cmd.add_argument("--json", type=Path, metavar="FILE",
-                              help="also write the curve here")
-    _add_overrides(optimize_cmd)
-
-    regress_cmd = sub.add_parser(
-        "regress", help="compare response metrics with a baseline (exit 1: something got worse)"
-    )
-    regress_cmd.add_argument("scenario", help="scenario TOML")
-    regress_cmd.add_argument("--baseline", type=Path, required=True, metavar="FILE",
-                             help="baseline JSON (written by --update)")
-    regress_cmd.add_argument("--junit", type=Path, metavar="FILE",
-                             help="also write JUnit XML, one test case per metric")
-    regress_cmd.add_argument("--update", action="store_true",
-                             help="run the scenario and write a new baseline instead")
-    regress_cmd.add_argument("--seed", type=int,
-                             help="root seed (default: the baseline's; with --update the "
-                                  "scenario's)")
-    regress_cmd.add_argument("--replications", type=_positive_int, metavar="R",
-                             help=f"runs (default: the baseline's; with --update "
-                                  f"{DEFAULT_REPLICATIONS})")
-    _add_overrides(regress_cmd)
-
-    validate_cmd = sub.add_parser("validate", help="check scenario files and exit")
-    validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")
-    _add_overrides(validate_cmd)
-    return parser
-
-
-def _add_overrides(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
-        help="override a scenario value, e.g. --set volunteers.count=20000 (repeatable)",
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -238,7 +126,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if args.report:
         _report(out_dir, None, result.setup_s + result.wall_s, result.world)
     if not args.quiet:
-        _print_summary(result.summary, _stdout_console())
+        print_summary(result.summary, stdout_console())
         print(f"setup {result.setup_s:.1f} s, run {result.wall_s:.1f} s; results in {out_dir}/")
     return EXIT_OK
 
@@ -260,23 +148,10 @@ def _bench(args: argparse.Namespace, console: Console) -> int:
             met = verdicts.get(name)
             table.add_row(name, f"{sub_value:g}", f"{op} {bound:g}" if bound is not None else "",
                           "" if met is None else ("yes" if met else "NO"))
-    _stdout_console().print(table)
+    stdout_console().print(table)
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(figures, indent=2) + "\n")
     return EXIT_OK if all(verdicts.values()) else EXIT_GOAL_MISSED
-
-
-def _stdout_console() -> Console:
-    """Return a console on stdout; 120 columns wide when it is not a terminal."""
-    console = Console()
-    return console if console.is_terminal else Console(width=120)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
-    return value
 
 
 def _verify(args: argparse.Namespace, console: Console) -> int:
@@ -293,7 +168,7 @@ def _verify(args: argparse.Namespace, console: Console) -> int:
     for row in table_rows:
         table.add_row(row.name, row.metric, f"{row.analytic:.4g}", f"{row.simulated:.4g}",
                       f"[{row.ci_low:.4g}, {row.ci_high:.4g}]", "yes" if row.ok else "NO")
-    out = _stdout_console()
+    out = stdout_console()
     out.print(table)
     for case in cases:
         if case.approx_error is not None:
@@ -334,37 +209,11 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
     finally:
         executor.close()
     keys = [key for key, _ in sweeps]
-    _print_sweep(result.summary, keys, args.ci_width)
+    print_sweep(result.summary, keys, args.ci_width)
     write_bytes_atomic(folder / "sweep.png", png_bytes(sweep_figure(result.summary, keys)))
     print(f"wrote {folder}/sweep.parquet (one row per arm x replication x metric), "
           f"{folder}/summary.parquet and {folder}/sweep.png")
     return EXIT_OK
-
-
-def _print_sweep(summary: Any, keys: list[str], ci_width: float | None) -> None:
-    rows = summary.to_pylist()
-    shown = ("first_arrival_s.p50", "first_arrival_s.p90", "police_arrival_s.p90")
-    table = Table(title="Sweep: mean [95% CI] over replications (seconds)")
-    for column in ("arm", *keys, *shown):
-        table.add_column(column, justify="right")
-    advice = []
-    for arm in sorted({r["arm"] for r in rows}):
-        cells = {r["metric"]: r for r in rows if r["arm"] == arm}
-        first = cells[shown[0]]
-        table.add_row(str(arm), *(str(first[k]) for k in keys), *(
-            f"{cells[m]['mean']:.0f} [{cells[m]['ci_low']:.0f}, {cells[m]['ci_high']:.0f}]"
-            for m in shown))
-        for m in shown:
-            half = (cells[m]["ci_high"] - cells[m]["ci_low"]) / 2
-            wanted = None if ci_width is None else ci_width * abs(cells[m]["mean"])
-            if wanted is not None and half > wanted:
-                need = replications_needed(cells[m]["n"], half, wanted)
-                advice.append(f"arm {arm} {m}: CI ±{half:.0f} s is wider than ±{wanted:.0f} s; "
-                              f"about {need} replications would do")
-    out = _stdout_console()
-    out.print(table)
-    for line in advice:
-        out.print(line)
 
 
 def _optimize(args: argparse.Namespace, console: Console) -> int:
@@ -396,7 +245,7 @@ def _optimize(args: argparse.Namespace, console: Console) -> int:
         table.add_row(*(f"{level:,}" for level in point.levels), f"{point.mean:.4g}",
                       f"{point.bound:.4g}", f"{point.cost:,.0f}",
                       "cheapest" if point is result.best else "")
-    _stdout_console().print(table)
+    stdout_console().print(table)
     runs = result.evaluations * args.replications
     print(f"{result.evaluations} evaluations ({runs} runs); a full grid at the same "
           f"resolution would need {result.full_grid_evaluations} evaluations")
@@ -453,7 +302,7 @@ def _regress(args: argparse.Namespace, console: Console) -> int:
         style = {"worse": "bold red", "better": "green"}.get(v.verdict, "")
         table.add_row(v.metric, f"{v.baseline:.4g}", f"{v.now:.4g}", f"{v.change:+.1%}",
                       f"{v.p_worse:.3g}", f"[{style}]{v.verdict}[/{style}]" if style else v.verdict)
-    _stdout_console().print(table)
+    stdout_console().print(table)
     if args.junit is not None:
         write_junit(args.junit, scenario.name, verdicts)
     worse = [v.metric for v in verdicts if v.verdict == "worse"]
@@ -481,94 +330,12 @@ def _run_search(scenario: Scenario, seed: int, out_dir: Path, quiet: bool) -> in
         "time_to_find_cdf.png": bytes_writer(figure),
     })
     if not quiet:
-        _print_search(summary)
+        print_search(summary)
     print(f"{len(rows)} runs in {time.perf_counter() - started:.1f} s; results in {out_dir}/")
     return EXIT_OK
-
-
-def _print_search(summary: dict[str, Any]) -> None:
-    table = Table(title=f"Missing person ({summary['category']}, {summary['district']}): "
-                        "each layer's effect, 95% CIs")
-    for column in ("strategy", "median h to find", "found in 1 h", "found in 3 h",
-                   "found in 6 h", "before critical time", "searcher-hours"):
-        table.add_column(column, justify="left" if column == "strategy" else "right")
-
-    def share(cell: dict[str, Any]) -> str:
-        return f"{cell['p']:.0%} [{cell['ci'][0]:.0%}, {cell['ci'][1]:.0%}]"
-
-    def hours(value: float | None) -> str:
-        return ">horizon" if value is None else f"{value:.1f}"
-
-    for name, f in summary["strategies"].items():
-        low, high = f["median_ci_h"]
-        table.add_row(name, f"{hours(f['median_time_to_find_h'])} [{hours(low)}, {hours(high)}]",
-                      share(f["p_found_1h"]), share(f["p_found_3h"]), share(f["p_found_6h"]),
-                      share(f["p_found_before_critical"]), f"{f['searcher_hours_mean']:.0f}")
-    out = _stdout_console()
-    out.print(table)
-    score = summary["mapscore"]
-    distance = summary["subject_distance_km"]
-    out.print(f"prior map MapScore {score['mean']:.2f} [{score['ci'][0]:.2f}, "
-              f"{score['ci'][1]:.2f}] (random 0, perfect 1); subjects ended "
-              f"{distance['p25']}/{distance['p50']}/{distance['p75']} km (quartiles) "
-              "from the last known point")
-
-
-def _print_summary(summary: dict[str, Any], console: Console) -> None:
-    """Print the headline figures and the by-type and by-kind tables."""
-    console.print(
-        f"[bold]{summary['scenario']}[/bold], seed {summary['seed']}, "
-        f"{summary['duration_days']:g} day(s): {summary['incidents']} incidents, "
-        f"{summary['answered']} reached by someone"
-    )
-    headline = Table(title="Response time from the call (s)")
-    for column in ("", "n", "p50", "p90", "p95"):
-        headline.add_column(column, justify="right" if column else "left")
-    rows = (("first arrival", "first_arrival_s"), ("police arrival", "police_arrival_s"))
-    for label, key in rows:
-        stat = summary[key]
-        headline.add_row(label, str(stat["n"]), *(_fmt(stat[p]) for p in ("p50", "p90", "p95")))
-    console.print(headline)
-
-    by_type = Table(title="By incident type (s)")
-    for column in ("type", "incidents", "first p50", "first p90", "police p50", "police p90"):
-        by_type.add_column(column, justify="left" if column == "type" else "right")
-    for name, group in summary["by_type"].items():
-        first, police = group["first_arrival_s"], group["police_arrival_s"]
-        by_type.add_row(name, str(group["incidents"]), _fmt(first["p50"]), _fmt(first["p90"]),
-                        _fmt(police["p50"]), _fmt(police["p90"]))
-    console.print(by_type)
-
-    by_kind = Table(title="By responder kind")
-    for column in ("kind", "dispatches", "first on scene", "arrival p50 (s)"):
-        by_kind.add_column(column, justify="left" if column == "kind" else "right")
-    for kind, group in summary["by_responder_kind"].items():
-        share = group["first_on_scene_share"]
-        by_kind.add_row(kind, str(group["dispatches"]), "-" if share is None else f"{share:.1%}",
-                        _fmt(group["arrival_s"]["p50"]))
-    console.print(by_kind)
-
-    alerts = summary["volunteer_alerts_per_volunteer"]
-    console.print(
-        f"volunteer or grid worker before police: {_pct(summary['local_before_police_share'])}; "
-        f"police utilisation: {_pct(summary['police_utilisation'])}; "
-        f"mediator utilisation: {_pct(summary['mediator_utilisation'])}; "
-        f"alerts per volunteer: mean {alerts.get('mean', '-')}, max {alerts.get('max', '-')}"
-    )
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def entry_point() -> NoReturn:
     """Console-script entry: exit with ``main``'s code."""
     sys.exit(main())
 
-
-if __name__ == "__main__":
-    entry_point()

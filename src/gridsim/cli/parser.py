@@ -1,0 +1,143 @@
+"""The argument parser of every ``gridsim`` sub-command, and the exit codes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import NoReturn
+
+from gridsim.regress import (
+    DEFAULT_REPLICATIONS,
+)
+
+DESCRIPTION = (
+    "gridsim: a discrete-event simulator of 'police + grid' public-safety response. "
+    "Bad input prints one line and exits with code 2."
+)
+EXIT_OK, EXIT_GOAL_MISSED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line naming the problem and how to get help, then exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"gridsim: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of every ``gridsim`` sub-command."""
+    parser = _Parser(prog="gridsim", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run_cmd = sub.add_parser("run", help="run a scenario once and write a results folder")
+    run_cmd.add_argument(
+        "scenario", nargs="?", help="scenario TOML (default: the embedded Nanjing scenario)"
+    )
+    _add_overrides(run_cmd)
+    run_cmd.add_argument("--seed", type=int, help="run seed (default: the scenario's seed)")
+    run_cmd.add_argument("--out", type=Path, help="results folder (default: scenario output.dir)")
+    run_cmd.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    run_cmd.add_argument("--report", action="store_true",
+                         help="also write report.html (figures and tables) in the folder")
+
+    report_cmd = sub.add_parser("report", help="write the HTML report of a results folder")
+    report_cmd.add_argument("results", type=Path, help="a folder written by gridsim run")
+    report_cmd.add_argument("--out", type=Path, help="HTML file (default: RESULTS/report.html)")
+
+    bench_cmd = sub.add_parser(
+        "bench", help="time gridsim against bare simpy and the naive design (exit 1: goal missed)"
+    )
+    bench_cmd.add_argument("--quick", action="store_true",
+                           help="14-day year (extrapolated) and 7-day ratio runs")
+    bench_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+
+    verify_cmd = sub.add_parser(
+        "verify", help="compare the engine with Erlang C and the hypercube model (exit 1: a miss)"
+    )
+    verify_cmd.add_argument("--replications", type=positive_int, default=20, metavar="R",
+                            help="replications per case (default 20, at least 2)")
+    verify_cmd.add_argument("--seed", type=int, default=2024, help="root seed (default 2024)")
+    verify_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the table here")
+    verify_cmd.add_argument("--figure", type=Path, metavar="PNG",
+                            help="also draw simulated against analytic, with the CIs")
+
+    sweep_cmd = sub.add_parser(
+        "sweep", help="run a scenario over settings x replications (common random numbers)"
+    )
+    sweep_cmd.add_argument("scenario", help="scenario TOML")
+    sweep_cmd.add_argument(
+        "--set", dest="sweeps", action="append", default=[], metavar="KEY.PATH=V1,V2,...",
+        help="a setting and its values (repeatable; arms are the cartesian product of the "
+             "settings with two or more values; a single value applies to every arm)",
+    )
+    sweep_cmd.add_argument("--replications", type=positive_int, default=10, metavar="R",
+                           help="replications per arm (default 10)")
+    sweep_cmd.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    sweep_cmd.add_argument("--workers", type=int, metavar="N",
+                           help="worker processes (default: one per core; 1 = this process)")
+    sweep_cmd.add_argument("--dask", metavar="ADDRESS",
+                           help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
+    sweep_cmd.add_argument("--out", type=Path,
+                           help="folder (default results/NAME-sweep); rerunning resumes it")
+    sweep_cmd.add_argument("--ci-width", type=float, metavar="REL",
+                           help="wanted CI half-width relative to the mean, e.g. 0.05; says "
+                                "how many replications a wider metric needs")
+    sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    optimize_cmd = sub.add_parser(
+        "optimize", help="find the cheapest staffing that meets a response target"
+    )
+    optimize_cmd.add_argument("scenario", help="scenario TOML")
+    optimize_cmd.add_argument("--target", required=True,
+                              help="e.g. 'p90_first_arrival_s<=300' (one-sided 95%% bound)")
+    optimize_cmd.add_argument("--vary", action="append", required=True,
+                              metavar="KEY[=LOW:HIGH]",
+                              help="a staffing level to search (once or twice)")
+    optimize_cmd.add_argument("--replications", type=positive_int, default=10, metavar="R",
+                              help="replications per evaluation (default 10)")
+    optimize_cmd.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    optimize_cmd.add_argument("--workers", type=int, metavar="N",
+                              help="worker processes (default: one per core)")
+    optimize_cmd.add_argument("--dask", metavar="ADDRESS", help="tcp://host:8786 or local")
+    optimize_cmd.add_argument("--json", type=Path, metavar="FILE",
+                              help="also write the curve here")
+    _add_overrides(optimize_cmd)
+
+    regress_cmd = sub.add_parser(
+        "regress", help="compare response metrics with a baseline (exit 1: something got worse)"
+    )
+    regress_cmd.add_argument("scenario", help="scenario TOML")
+    regress_cmd.add_argument("--baseline", type=Path, required=True, metavar="FILE",
+                             help="baseline JSON (written by --update)")
+    regress_cmd.add_argument("--junit", type=Path, metavar="FILE",
+                             help="also write JUnit XML, one test case per metric")
+    regress_cmd.add_argument("--update", action="store_true",
+                             help="run the scenario and write a new baseline instead")
+    regress_cmd.add_argument("--seed", type=int,
+                             help="root seed (default: the baseline's; with --update the "
+                                  "scenario's)")
+    regress_cmd.add_argument("--replications", type=positive_int, metavar="R",
+                             help=f"runs (default: the baseline's; with --update "
+                                  f"{DEFAULT_REPLICATIONS})")
+    _add_overrides(regress_cmd)
+
+    validate_cmd = sub.add_parser("validate", help="check scenario files and exit")
+    validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")
+    _add_overrides(validate_cmd)
+    return parser
+
+
+def _add_overrides(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+        help="override a scenario value, e.g. --set volunteers.count=20000 (repeatable)",
+    )
+
+
+def positive_int(text: str) -> int:
+    """Return ``text`` as a whole number of at least 2 (replications need a spread)."""
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
+    return value

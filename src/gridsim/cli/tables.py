@@ -1,0 +1,123 @@
+"""Rich tables of run, sweep and search summaries for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from gridsim.sweeps import replications_needed
+
+
+def stdout_console() -> Console:
+    """Return a console on stdout; 120 columns wide when it is not a terminal."""
+    console = Console()
+    return console if console.is_terminal else Console(width=120)
+
+
+def print_sweep(summary: Any, keys: list[str], ci_width: float | None) -> None:
+    """Print each arm's key metrics with CIs, and replication advice when asked."""
+    rows = summary.to_pylist()
+    shown = ("first_arrival_s.p50", "first_arrival_s.p90", "police_arrival_s.p90")
+    table = Table(title="Sweep: mean [95% CI] over replications (seconds)")
+    for column in ("arm", *keys, *shown):
+        table.add_column(column, justify="right")
+    advice = []
+    for arm in sorted({r["arm"] for r in rows}):
+        cells = {r["metric"]: r for r in rows if r["arm"] == arm}
+        first = cells[shown[0]]
+        table.add_row(str(arm), *(str(first[k]) for k in keys), *(
+            f"{cells[m]['mean']:.0f} [{cells[m]['ci_low']:.0f}, {cells[m]['ci_high']:.0f}]"
+            for m in shown))
+        for m in shown:
+            half = (cells[m]["ci_high"] - cells[m]["ci_low"]) / 2
+            wanted = None if ci_width is None else ci_width * abs(cells[m]["mean"])
+            if wanted is not None and half > wanted:
+                need = replications_needed(cells[m]["n"], half, wanted)
+                advice.append(f"arm {arm} {m}: CI ±{half:.0f} s is wider than ±{wanted:.0f} s; "
+                              f"about {need} replications would do")
+    out = stdout_console()
+    out.print(table)
+    for line in advice:
+        out.print(line)
+
+
+def print_search(summary: dict[str, Any]) -> None:
+    """Print the missing-person strategies side by side, with their CIs."""
+    table = Table(title=f"Missing person ({summary['category']}, {summary['district']}): "
+                        "each layer's effect, 95% CIs")
+    for column in ("strategy", "median h to find", "found in 1 h", "found in 3 h",
+                   "found in 6 h", "before critical time", "searcher-hours"):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+
+    def share(cell: dict[str, Any]) -> str:
+        return f"{cell['p']:.0%} [{cell['ci'][0]:.0%}, {cell['ci'][1]:.0%}]"
+
+    def hours(value: float | None) -> str:
+        return ">horizon" if value is None else f"{value:.1f}"
+
+    for name, f in summary["strategies"].items():
+        low, high = f["median_ci_h"]
+        table.add_row(name, f"{hours(f['median_time_to_find_h'])} [{hours(low)}, {hours(high)}]",
+                      share(f["p_found_1h"]), share(f["p_found_3h"]), share(f["p_found_6h"]),
+                      share(f["p_found_before_critical"]), f"{f['searcher_hours_mean']:.0f}")
+    out = stdout_console()
+    out.print(table)
+    score = summary["mapscore"]
+    distance = summary["subject_distance_km"]
+    out.print(f"prior map MapScore {score['mean']:.2f} [{score['ci'][0]:.2f}, "
+              f"{score['ci'][1]:.2f}] (random 0, perfect 1); subjects ended "
+              f"{distance['p25']}/{distance['p50']}/{distance['p75']} km (quartiles) "
+              "from the last known point")
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    """Print the headline figures and the by-type and by-kind tables."""
+    console.print(
+        f"[bold]{summary['scenario']}[/bold], seed {summary['seed']}, "
+        f"{summary['duration_days']:g} day(s): {summary['incidents']} incidents, "
+        f"{summary['answered']} reached by someone"
+    )
+    headline = Table(title="Response time from the call (s)")
+    for column in ("", "n", "p50", "p90", "p95"):
+        headline.add_column(column, justify="right" if column else "left")
+    rows = (("first arrival", "first_arrival_s"), ("police arrival", "police_arrival_s"))
+    for label, key in rows:
+        stat = summary[key]
+        headline.add_row(label, str(stat["n"]), *(_fmt(stat[p]) for p in ("p50", "p90", "p95")))
+    console.print(headline)
+
+    by_type = Table(title="By incident type (s)")
+    for column in ("type", "incidents", "first p50", "first p90", "police p50", "police p90"):
+        by_type.add_column(column, justify="left" if column == "type" else "right")
+    for name, group in summary["by_type"].items():
+        first, police = group["first_arrival_s"], group["police_arrival_s"]
+        by_type.add_row(name, str(group["incidents"]), _fmt(first["p50"]), _fmt(first["p90"]),
+                        _fmt(police["p50"]), _fmt(police["p90"]))
+    console.print(by_type)
+
+    by_kind = Table(title="By responder kind")
+    for column in ("kind", "dispatches", "first on scene", "arrival p50 (s)"):
+        by_kind.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, group in summary["by_responder_kind"].items():
+        share = group["first_on_scene_share"]
+        by_kind.add_row(kind, str(group["dispatches"]), "-" if share is None else f"{share:.1%}",
+                        _fmt(group["arrival_s"]["p50"]))
+    console.print(by_kind)
+
+    alerts = summary["volunteer_alerts_per_volunteer"]
+    console.print(
+        f"volunteer or grid worker before police: {_pct(summary['local_before_police_share'])}; "
+        f"police utilisation: {_pct(summary['police_utilisation'])}; "
+        f"mediator utilisation: {_pct(summary['mediator_utilisation'])}; "
+        f"alerts per volunteer: mean {alerts.get('mean', '-')}, max {alerts.get('max', '-')}"
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"

@@ -104,3 +104,16 @@ def test_missing_baseline_says_how_to_make_one(
     code, _, err = _cli(["regress", str(SMALL), "--baseline", str(tmp_path / "no.json")],
                         capsys)
     assert code == 2 and "--update" in err
+
+
+@pytest.mark.parametrize("name", ["small", "nanjing"])
+def test_committed_baselines_match_their_scenarios(name: str) -> None:
+    """A schema or scenario change that orphans a baseline fails here, not in the CI gate."""
+    from gridsim.regress import check_scenario, load_baseline
+
+    root = SMALL.parents[1]
+    path = root / "baselines" / f"{name}.json"
+    baseline = load_baseline(path)
+    scenario = load_scenario(root / "scenarios" / f"{name}.toml", baseline["overrides"])
+    check_scenario(baseline, scenario_digest(scenario), path)
+    assert baseline["replications"] >= 10

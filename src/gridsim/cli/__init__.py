@@ -120,14 +120,20 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(), console=console, disable=not show_progress, transient=True,
     ) as progress:
-        task = progress.add_task(f"{scenario.name}: simulating", total=1.0)
-        result = run(scenario, seed, progress=lambda done: progress.update(task, completed=done))
+        task = progress.add_task(f"{scenario.name}: building the world (cached after the "
+                                 "first time)", total=None)
+        started = time.perf_counter()
+        world = build_world(scenario)
+        setup_s = time.perf_counter() - started
+        progress.update(task, description=f"{scenario.name}: simulating", total=1.0)
+        result = run(scenario, seed, world=world,
+                     progress=lambda done: progress.update(task, completed=done))
     write_results(result, out_dir)
     if args.report:
-        _report(out_dir, None, result.setup_s + result.wall_s, result.world)
+        _report(out_dir, None, setup_s + result.wall_s, result.world)
     if not args.quiet:
         print_summary(result.summary, stdout_console())
-        print(f"setup {result.setup_s:.1f} s, run {result.wall_s:.1f} s; results in {out_dir}/")
+        print(f"setup {setup_s:.2f} s, run {result.wall_s:.2f} s; results in {out_dir}/")
     return EXIT_OK
 
 

@@ -120,6 +120,28 @@ def quantile_ci(sorted_values: np.ndarray, q: float) -> tuple[float, float]:
     return float(sorted_values[max(lo, 0)]), float(sorted_values[min(hi, n - 1)])
 
 
+def mean_ci(sample: np.ndarray, level: float) -> tuple[float, float]:
+    """Return the mean of ``sample`` and the half-width of its two-sided t interval.
+
+    The half-width is nan with fewer than two values; the mean is nan with none.
+    """
+    n = sample.shape[0]
+    mean = float(sample.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan")
+    t = float(stats.t.ppf(0.5 + level / 2.0, n - 1))
+    return mean, t * float(sample.std(ddof=1)) / float(np.sqrt(n))
+
+
+def busy_unit_s(
+    dispatches: dict[str, np.ndarray], rows: np.ndarray, start_s: float, end_s: float
+) -> float:
+    """Return the unit-seconds the dispatch ``rows`` keep units busy within [start, end]."""
+    begin = np.clip(dispatches["t_dispatch_s"][rows], start_s, end_s)
+    finish = np.clip(dispatches["t_free_s"][rows], start_s, end_s)
+    return float((finish - begin).sum())
+
+
 def _group(first: np.ndarray, police: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
     return {
         "incidents": int(mask.sum()),
@@ -157,10 +179,8 @@ def _utilisation(records: SimulationRecords, kinds: tuple[str, ...]) -> float | 
     """Return busy over on-duty unit-seconds of ``kinds``, both within the run's span."""
     d = records.dispatches
     rows = np.isin(d["kind"], [KIND_CODE[k] for k in kinds])
-    start = np.minimum(d["t_dispatch_s"][rows], records.duration_s)
-    end = np.minimum(d["t_free_s"][rows], records.duration_s)
     duty = sum(records.duty_unit_s.get(k, 0.0) for k in kinds)
-    return _ratio(float((end - start).sum()), duty)
+    return _ratio(busy_unit_s(d, rows, 0.0, records.duration_s), duty)
 
 
 def _describe_counts(counts: np.ndarray) -> dict[str, Any]:

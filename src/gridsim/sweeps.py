@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy import stats
 
 from gridsim.api import run
 from gridsim.errors import InputError
 from gridsim.executors import RunExecutor, SerialExecutor
 from gridsim.experiment import replication_seeds
-from gridsim.metrics import summary_value
+from gridsim.metrics import mean_ci, summary_value
 from gridsim.output import write_bytes_atomic, write_text_atomic
 from gridsim.scenario.load import parse_scenario, read_scenario_text
 
@@ -147,9 +146,7 @@ def summarize_sweep(table: pa.Table, keys: list[str]) -> pa.Table:
             sample = value[(arm == a) & (metric == m)]
             sample = sample[np.isfinite(sample)]
             n = sample.shape[0]
-            mean = float(sample.mean()) if n else float("nan")
-            half = (float(stats.t.ppf(0.5 + CI_LEVEL / 2, n - 1) * sample.std(ddof=1)
-                          / np.sqrt(n)) if n > 1 else float("nan"))
+            mean, half = mean_ci(sample, CI_LEVEL)
             rows["arm"].append(int(a))
             for k in keys:
                 rows[k].append(settings[k][first])

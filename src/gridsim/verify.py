@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from gridsim.analytic import erlang_c, hypercube_approx, hypercube_error, hypercube_exact
 from gridsim.engine import SimulationRecords, simulate
 from gridsim.experiment import replication_seeds
 from gridsim.incidents import generate_incidents
+from gridsim.metrics import busy_unit_s, mean_ci
 from gridsim.scenario.schema import Scenario
-from gridsim.world import build_world
+from gridsim.world import World, build_world
 
 FAMILY_LEVEL = 0.95
 SERVICE_MEAN_S = 1800.0  # hypercube cases: travel (seconds) is tiny beside it
@@ -64,6 +64,7 @@ class Case:
     analytic: dict[str, float]
     measure: Measure
     approx_error: float | None = None  # hypercube: Larson's approximation vs exact workloads
+    world: World | None = None  # already built for the analytic side, if it was
 
 
 def mmc_case(
@@ -140,7 +141,7 @@ def hypercube_case(
     analytic = {f"workload_unit{n}": float(theory.workload[n]) for n in range(units)}
     analytic["mean_travel_s"] = float(theory.mean_travel_time or 0.0)
     return Case(name=scenario.name, scenario=scenario, analytic=analytic, measure=measure,
-                approx_error=hypercube_error(theory, approx))
+                approx_error=hypercube_error(theory, approx), world=world)
 
 
 def default_cases() -> list[Case]:
@@ -156,7 +157,7 @@ def default_cases() -> list[Case]:
 
 def run_case(case: Case, replications: int, root_seed: int) -> dict[str, np.ndarray]:
     """Return each metric's value in every replication of ``case``."""
-    world = build_world(case.scenario)
+    world = case.world if case.world is not None else build_world(case.scenario)
     end_s = case.scenario.duration_s
     start_s = WARMUP_SHARE * end_s
     values: dict[str, list[float]] = {metric: [] for metric in case.analytic}
@@ -177,10 +178,7 @@ def compare(
     table = []
     for case, values in zip(cases, results, strict=True):
         for metric, analytic in case.analytic.items():
-            sample = values[metric]
-            mean = float(sample.mean())
-            half = float(stats.t.ppf(1.0 - alpha / 2.0, sample.shape[0] - 1)
-                         * sample.std(ddof=1) / np.sqrt(sample.shape[0]))
+            mean, half = mean_ci(values[metric], 1.0 - alpha)
             table.append(Comparison(
                 name=case.name, metric=metric, analytic=analytic, simulated=mean,
                 ci_low=mean - half, ci_high=mean + half,
@@ -195,9 +193,7 @@ def _busy_share(
     """Return busy unit-seconds of ``units`` (None: all) within the window, over its span."""
     rows = np.ones(d["kind"].shape[0], dtype=bool) if units is None else np.isin(
         d["responder"], units)
-    begin = np.clip(d["t_dispatch_s"][rows], start_s, end_s)
-    finish = np.clip(d["t_free_s"][rows], start_s, end_s)
-    return float((finish - begin).sum() / (end_s - start_s))
+    return busy_unit_s(d, rows, start_s, end_s) / (end_s - start_s)
 
 
 def _scenario(

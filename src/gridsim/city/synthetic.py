@@ -47,17 +47,12 @@ def project(lat: np.ndarray, lon: np.ndarray, origin: tuple[float, float]) -> np
 def generate_city(city: City) -> CityMap:
     """Return a connected synthetic road network for ``city`` (deterministic in its seed)."""
     rng = stream(city.seed, "city.nodes")
-    lats = np.array([d.lat for d in city.districts])
-    lons = np.array([d.lon for d in city.districts])
-    origin = (float(lats.mean()), float(lons.mean()))
-    centres = project(lats, lons, origin)
+    origin = city_origin(city)
+    centres = project(np.array([d.lat for d in city.districts]),
+                      np.array([d.lon for d in city.districts]), origin)
     radii = np.sqrt(np.array([d.area_km2 for d in city.districts]) * 1e6 / np.pi)
     north = np.array([d.bank == "north" for d in city.districts])
-    river = project(
-        np.array([p[0] for p in city.river_lat_lon]),
-        np.array([p[1] for p in city.river_lat_lon]),
-        origin,
-    )
+    river = river_xy_m(city)
 
     counts = _node_counts(city)
     xy = np.concatenate(
@@ -87,6 +82,18 @@ def generate_city(city: City) -> CityMap:
     network = from_edges(xy, u.astype(np.int32), v.astype(np.int32), length, length / edge_speed)
     return CityMap(network=network, node_district=district.astype(np.int16),
                          origin_lat_lon=origin)
+
+
+def city_origin(city: City) -> tuple[float, float]:
+    """Return the (lat, lon) the city's local metres are measured from: the mean centroid."""
+    return (float(np.mean([d.lat for d in city.districts])),
+            float(np.mean([d.lon for d in city.districts])))
+
+
+def river_xy_m(city: City) -> np.ndarray:
+    """Return the river's two end points in the city's local metres, (2, 2)."""
+    return project(np.array([p[0] for p in city.river_lat_lon]),
+                   np.array([p[1] for p in city.river_lat_lon]), city_origin(city))
 
 
 def _node_counts(city: City) -> np.ndarray:

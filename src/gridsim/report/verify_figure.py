@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from io import BytesIO
 from pathlib import Path
 
 import matplotlib
@@ -11,9 +10,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 from gridsim.output import write_bytes_atomic  # noqa: E402
+from gridsim.report.figures import png_bytes  # noqa: E402
 from gridsim.verify import Comparison  # noqa: E402
 
 
@@ -38,11 +37,4 @@ def save_verify_figure(rows: Sequence[Comparison], path: Path) -> None:
     ax.set_title("gridsim verify: engine against Erlang C and the hypercube model")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    write_bytes_atomic(path, _png_bytes(fig))
-    plt.close(fig)
-
-
-def _png_bytes(fig: Figure) -> bytes:
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, metadata={"Software": None})
-    return buffer.getvalue()
+    write_bytes_atomic(path, png_bytes(fig))

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 import simpy
-from scipy import stats
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from gridsim.city.places import mark_places
-from gridsim.city.synthetic import project
+from gridsim.city.synthetic import river_xy_m
 from gridsim.experiment import replication_seeds
+from gridsim.metrics import quantile_ci
 from gridsim.rng import stream
 from gridsim.scenario.schema import Behaviour, MissingPerson, Scenario
 from gridsim.search.movement import (
@@ -242,9 +242,8 @@ def summarize_study(rows: list[dict[str, Any]], spec: MissingPerson) -> dict[str
         n = times.shape[0]
         figures: dict[str, Any] = {"replications": n}
         median = float(np.quantile(times, 0.5, method="lower")) if n else float("nan")
-        lo, hi = (stats.binom.ppf([0.025, 0.975], n, 0.5).astype(int) if n else (0, 0))
         figures["median_time_to_find_h"] = _hours(median)
-        figures["median_ci_h"] = [_hours(times[max(lo - 1, 0)]), _hours(times[min(hi, n - 1)])]
+        figures["median_ci_h"] = [_hours(v) for v in quantile_ci(times, 0.5)]
         for hours in FIND_WITHIN_H:
             figures[f"p_found_{hours}h"] = _wilson(int((times <= hours * 3600.0).sum()), n)
         figures["p_found_before_critical"] = _wilson(
@@ -318,11 +317,7 @@ def _places(world: World) -> np.ndarray:
     river = None
     bridge_nodes = np.empty(0, dtype=np.int64)
     if city.explicit is None:
-        lats = np.array([d.lat for d in city.districts])
-        lons = np.array([d.lon for d in city.districts])
-        origin = (float(lats.mean()), float(lons.mean()))
-        river = project(np.array([p[0] for p in city.river_lat_lon]),
-                        np.array([p[1] for p in city.river_lat_lon]), origin)
+        river = river_xy_m(city)
         north = np.array([d.bank == "north" for d in city.districts])[world.node_district]
         net = world.network
         rows = np.repeat(np.arange(net.node_count), np.diff(net.indptr))

@@ -13,6 +13,7 @@ import gridsim
 from gridsim.errors import InputError
 from gridsim.executors import DaskExecutor, ProcessExecutor, SerialExecutor
 from gridsim.scenario.load import read_scenario_text
+from gridsim.sweeps import SWEEP_METRICS
 from gridsim.sweeps import expand, parse_sweeps, replications_needed, sweep
 from tests.conftest import SMALL
 
@@ -56,7 +57,7 @@ def test_arms_share_their_incidents(tmp_path: Path) -> None:
             police.setdefault(row["replication"], set()).add(row["value"])
     # volunteers never change what the police do: one value per replication across arms
     assert all(len(values) == 1 for values in police.values())
-    assert len(table) == 4 * REPS * 8
+    assert len(table) == 4 * REPS * len(SWEEP_METRICS)
 
 
 class _Interrupting:

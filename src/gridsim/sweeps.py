@@ -32,7 +32,8 @@ from gridsim.scenario.load import parse_scenario, read_scenario_text
 SWEEP_METRICS = (
     "first_arrival_s.p50", "first_arrival_s.p90", "police_arrival_s.p50",
     "police_arrival_s.p90", "answered_share", "local_before_police_share",
-    "police_utilisation", "volunteer_alerts_per_volunteer.mean",
+    "patrol_utilisation", "community_police_utilisation",
+    "volunteer_alerts_per_volunteer.mean",
 )
 CI_LEVEL = 0.95
 _SPLIT_VALUES = re.compile(r",(?![^\[]*\])")  # commas not inside [ ... ]

@@ -109,8 +109,9 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     alerts = summary["volunteer_alerts_per_volunteer"]
     console.print(
         f"volunteer or grid worker before police: {_pct(summary['local_before_police_share'])}; "
-        f"police utilisation: {_pct(summary['police_utilisation'])}; "
-        f"mediator utilisation: {_pct(summary['mediator_utilisation'])}; "
+        f"utilisation: patrol {_pct(summary['patrol_utilisation'])}, community police "
+        f"{_pct(summary['community_police_utilisation'])}, "
+        f"mediators {_pct(summary['mediator_utilisation'])}; "
         f"alerts per volunteer: mean {alerts.get('mean', '-')}, max {alerts.get('max', '-')}"
     )
 

@@ -65,7 +65,8 @@ class Dispatcher:
         )
         self.watch_points = WatchPointHelp(
             incidents.node, catchments.watch_point, catchments.watch_point_m, log,
-            scenario.city.walk_speed_mps, scenario.watch_points.on_scene_s,
+            scenario.city.walk_speed_mps, scenario.watch_points.reaction_s,
+            scenario.watch_points.on_scene_s,
             stream(seed, "dispatch.watch_points"),
         )
         by_layer: dict[str, Layer] = {

@@ -151,11 +151,12 @@ class VolunteerBroadcast:
 
 
 class WatchPointHelp:
-    """The nearest watch point within the radius helps at once: its staff walk over."""
+    """The nearest watch point within the radius helps: after a reaction, its staff walk over."""
 
     def __init__(
         self, incident_node: np.ndarray, watch_point: np.ndarray, watch_point_m: np.ndarray,
-        log: DispatchLog, walk_speed_mps: float, on_scene: Duration, rng: np.random.Generator,
+        log: DispatchLog, walk_speed_mps: float, reaction_s: float, on_scene: Duration,
+        rng: np.random.Generator,
     ) -> None:
         """Serve calls at ``incident_node`` from each node's nearest watch point."""
         self._incident_node = incident_node
@@ -163,6 +164,7 @@ class WatchPointHelp:
         self._watch_point_m = watch_point_m
         self._log = log
         self._walk_speed_mps = walk_speed_mps
+        self._reaction_s = reaction_s
         self._on_scene = DrawBuffer(lambda n: on_scene.sample(rng, n))
         self._kind = KIND_CODE["watch_point"]
 
@@ -172,6 +174,6 @@ class WatchPointHelp:
         point = int(self._watch_point[node])
         if point == NO_WATCH_POINT:
             return
-        t_arrive = now_s + float(self._watch_point_m[node]) / self._walk_speed_mps
+        t_arrive = now_s + self._reaction_s + float(self._watch_point_m[node]) / self._walk_speed_mps
         t_free = t_arrive + self._on_scene.take_one()
         self._log.add(incident, self._kind, point, now_s, t_arrive, t_free)

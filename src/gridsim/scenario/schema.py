@@ -272,10 +272,11 @@ class Volunteers(Model):
 
 
 class WatchPoints(Model):
-    """Peace watch points: fixed, open 24 h, help incidents next to them at once."""
+    """Peace watch points: fixed, open 24 h; staff help incidents next to them."""
 
     count: Count = 2000
     radius_m: NonNegativeFloat = 150.0
+    reaction_s: NonNegativeFloat = 60.0
     on_scene_s: Duration = Duration(dist="fixed", mean_s=600.0)
 
 

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scenario", nargs="?", help="scenario TOML (default: the embedded Nanjing scenario)"
     )
     _add_overrides(run_cmd)
-    run_cmd.add_argument("--seed", type=int, help="run seed (default: the scenario's seed)")
+    run_cmd.add_argument("--seed", type=seed_value, help="run seed (default: the scenario's seed)")
     run_cmd.add_argument("--out", type=Path, help="results folder (default: scenario output.dir)")
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     run_cmd.add_argument("--report", action="store_true",
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify_cmd.add_argument("--replications", type=positive_int, default=20, metavar="R",
                             help="replications per case (default 20, at least 2)")
-    verify_cmd.add_argument("--seed", type=int, default=2024, help="root seed (default 2024)")
+    verify_cmd.add_argument("--seed", type=seed_value, default=2024, help="root seed (default 2024)")
     verify_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the table here")
     verify_cmd.add_argument("--figure", type=Path, metavar="PNG",
                             help="also draw simulated against analytic, with the CIs")
@@ -73,14 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep_cmd.add_argument("--replications", type=positive_int, default=10, metavar="R",
                            help="replications per arm (default 10)")
-    sweep_cmd.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
-    sweep_cmd.add_argument("--workers", type=int, metavar="N",
+    sweep_cmd.add_argument("--seed", type=seed_value, help="root seed (default: the scenario's)")
+    sweep_cmd.add_argument("--workers", type=worker_count, metavar="N",
                            help="worker processes (default: one per core; 1 = this process)")
     sweep_cmd.add_argument("--dask", metavar="ADDRESS",
                            help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
     sweep_cmd.add_argument("--out", type=Path,
                            help="folder (default results/NAME-sweep); rerunning resumes it")
-    sweep_cmd.add_argument("--ci-width", type=float, metavar="REL",
+    sweep_cmd.add_argument("--ci-width", type=relative_width, metavar="REL",
                            help="wanted CI half-width relative to the mean, e.g. 0.05; says "
                                 "how many replications a wider metric needs")
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -96,8 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                               help="a staffing level to search (once or twice)")
     optimize_cmd.add_argument("--replications", type=positive_int, default=10, metavar="R",
                               help="replications per evaluation (default 10)")
-    optimize_cmd.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
-    optimize_cmd.add_argument("--workers", type=int, metavar="N",
+    optimize_cmd.add_argument("--seed", type=seed_value, help="root seed (default: the scenario's)")
+    optimize_cmd.add_argument("--workers", type=worker_count, metavar="N",
                               help="worker processes (default: one per core)")
     optimize_cmd.add_argument("--dask", metavar="ADDRESS", help="tcp://host:8786 or local")
     optimize_cmd.add_argument("--json", type=Path, metavar="FILE",
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="also write JUnit XML, one test case per metric")
     regress_cmd.add_argument("--update", action="store_true",
                              help="run the scenario and write a new baseline instead")
-    regress_cmd.add_argument("--seed", type=int,
+    regress_cmd.add_argument("--seed", type=seed_value,
                              help="root seed (default: the baseline's; with --update the "
                                   "scenario's)")
     regress_cmd.add_argument("--replications", type=positive_int, metavar="R",
@@ -135,9 +135,41 @@ def _add_overrides(cmd: argparse.ArgumentParser) -> None:
     )
 
 
+MAX_SEED = 2**63 - 1  # seeds are stored as signed 64-bit integers in the output tables
+
+
 def positive_int(text: str) -> int:
     """Return ``text`` as a whole number of at least 2 (replications need a spread)."""
-    value = int(text)
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2, got {value}")
+    return _bounded_int(text, 2, 1_000_000, "a whole number of replications")
+
+
+def seed_value(text: str) -> int:
+    """Return ``text`` as a seed: a whole number from 0 to 2**63 - 1."""
+    return _bounded_int(text, 0, MAX_SEED, "a seed (a whole number >= 0)")
+
+
+def worker_count(text: str) -> int:
+    """Return ``text`` as a number of worker processes (1 to 1024)."""
+    return _bounded_int(text, 1, 1024, "a number of worker processes")
+
+
+def relative_width(text: str) -> float:
+    """Return ``text`` as a relative CI half-width: a number above 0 and below 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.05, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 1 (e.g. 0.05), got {text}")
+    return value
+
+
+def _bounded_int(text: str, low: int, high: int, what: str) -> int:
+    """Return ``text`` as an int in [low, high]; otherwise a one-line argparse error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must lie between {low} and {high}, got {value}")
     return value

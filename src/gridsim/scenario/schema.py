@@ -19,6 +19,7 @@ Count = Annotated[int, Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 HourOfDay = Annotated[float, Field(ge=0.0, lt=24.0)]
+Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Character = Literal["urban_core", "inner_suburb", "suburb", "rural"]
 TravelMode = Literal["car", "ebike", "walk"]
 ResponderLayer = Literal["police", "grid", "volunteers", "watch_points"]
@@ -135,7 +136,7 @@ class ExplicitNetwork(Model):
 class City(Model):
     """The road network (synthetic unless ``explicit`` is given) and its districts."""
 
-    seed: int = 1
+    seed: Seed = 1
     nodes: Annotated[int, Field(ge=50)] = 100_000
     scale: Annotated[float, Field(gt=0.0, le=4.0)] = 1.0
     circuity: Annotated[float, Field(ge=1.0, le=3.0)] = 1.05
@@ -396,7 +397,7 @@ class Scenario(Model):
 
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     description: str = ""
-    seed: Annotated[int, Field(ge=0)] = 1
+    seed: Seed = 1
     duration_days: Annotated[float, Field(gt=0.0, le=366.0)] = 1.0
     warmup_hours: NonNegativeFloat = 0.0  # calls before this are simulated but not counted
     city: City

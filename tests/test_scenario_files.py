@@ -1,4 +1,7 @@
-"""The shipped scenario files: the embedded default, its copy in scenarios/, DESIGN facts."""
+"""The shipped scenario files: the embedded default, its copy in scenarios/, the design facts.
+
+The facts are the source article's, listed in docs/design.md.
+"""
 
 from __future__ import annotations
 

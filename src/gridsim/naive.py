@@ -3,8 +3,8 @@
 One simpy process per incident, a networkx Dijkstra (3 km cutoff) from the incident for
 every dispatch (each layer the incident's type names dispatches on its own), station
 units as ``simpy.Resource`` queues, and one simpy process per alerted volunteer. This is
-what DESIGN.md's performance model rules out; ``gridsim bench`` times it on a sample of
-incidents to show by how much.
+what the performance model in docs/design.md rules out; ``gridsim bench`` times it on a
+sample of incidents to show by how much.
 """
 
 from __future__ import annotations

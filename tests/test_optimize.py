@@ -8,7 +8,7 @@ import pytest
 import gridsim
 from gridsim import load_scenario
 from gridsim.errors import InputError
-from gridsim.optimize import Point, Target, _smallest_meeting, parse_target, parse_vary
+from gridsim.staffing import Point, Target, _smallest_meeting, parse_target, parse_vary
 from tests.conftest import SMALL
 
 

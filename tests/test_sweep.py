@@ -13,8 +13,7 @@ import gridsim
 from gridsim.errors import InputError
 from gridsim.executors import DaskExecutor, ProcessExecutor, SerialExecutor
 from gridsim.scenario.load import read_scenario_text
-from gridsim.sweeps import SWEEP_METRICS
-from gridsim.sweeps import expand, parse_sweeps, replications_needed, sweep
+from gridsim.sweeps import SWEEP_METRICS, expand, parse_sweeps, replications_needed, sweep
 from tests.conftest import SMALL
 
 SWEEPS = ["volunteers.count=0,3000", "dispatch.volunteer_radius_m=300,800"]

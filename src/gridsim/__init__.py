@@ -8,16 +8,37 @@ The stages, each a plain function::
     result.summary["first_arrival_s"]["p50"]
     table = gridsim.sweep("scenarios/small.toml", {"volunteers.count": [0, 3000]},
                           replications=10).summary.to_pandas()
+
+The names are imported on first use, so ``import gridsim`` (and the command line's start,
+where Ctrl-C must be answered cleanly) stays fast.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from gridsim.api import RunResult, run, write_results  # noqa: E402
-from gridsim.errors import InputError  # noqa: E402
-from gridsim.optimize import run_optimize as optimize  # noqa: E402
-from gridsim.scenario import load_scenario  # noqa: E402
-from gridsim.sweeps import run_sweep as sweep  # noqa: E402
-from gridsim.world import World, build_world  # noqa: E402
+_EXPORTS = {  # public name: (module, attribute)
+    "InputError": ("gridsim.errors", "InputError"),
+    "RunResult": ("gridsim.api", "RunResult"),
+    "World": ("gridsim.world", "World"),
+    "build_world": ("gridsim.world", "build_world"),
+    "load_scenario": ("gridsim.scenario", "load_scenario"),
+    "optimize": ("gridsim.staffing", "run_optimize"),
+    "run": ("gridsim.api", "run"),
+    "sweep": ("gridsim.sweeps", "run_sweep"),
+    "write_results": ("gridsim.api", "write_results"),
+}
+
+if TYPE_CHECKING:
+    from gridsim.api import RunResult, run, write_results
+    from gridsim.errors import InputError
+    from gridsim.scenario import load_scenario
+    from gridsim.staffing import run_optimize as optimize
+    from gridsim.sweeps import run_sweep as sweep
+    from gridsim.world import World, build_world
 
 __all__ = [
     "InputError",
@@ -31,3 +52,18 @@ __all__ = [
     "sweep",
     "write_results",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Return a public name of the package, importing its module on first use."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gridsim' has no attribute {name!r}")
+    module, attribute = _EXPORTS[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Return the public names (for tab completion)."""
+    return sorted([*globals(), *_EXPORTS])

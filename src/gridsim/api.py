@@ -115,9 +115,12 @@ def result_files(result: RunResult) -> dict[str, Writer]:
 
 
 def write_results(result: RunResult, out_dir: str | Path) -> Path:
-    """Write the run's results folder atomically; return its path."""
+    """Write the run's results folder atomically; return its path.
+
+    Refuses (``InputError``) to replace a folder that holds anything gridsim did not write.
+    """
     path = Path(out_dir)
-    write_folder(path, result_files(result))
+    write_folder(path, result_files(result), "run")
     return path
 
 

@@ -87,6 +87,17 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
     return summary
 
 
+def run_warnings(summary: dict[str, Any]) -> list[str]:
+    """Return one line for each way a run's summary says nothing useful (else none)."""
+    if summary["incidents"] == 0:
+        return ["the run drew no incidents, so there are no response times; raise "
+                "incidents.*.rate_per_day or duration_days"]
+    if summary["answered"] == 0:
+        return [f"no responder reached any of the {summary['incidents']:,} incidents; check "
+                "the responder counts and shifts and each incident type's responders"]
+    return []
+
+
 def summary_value(summary: dict[str, Any], metric: str) -> float:
     """Return one number from a run summary: a dotted path, or ``answered_share``."""
     if metric == "answered_share":

@@ -25,8 +25,15 @@ from gridsim.api import run
 from gridsim.errors import InputError
 from gridsim.executors import RunExecutor, SerialExecutor
 from gridsim.experiment import replication_seeds
+from gridsim.guard import check_resources
 from gridsim.metrics import mean_ci, summary_value
-from gridsim.output import write_bytes_atomic, write_text_atomic
+from gridsim.output import (
+    check_output_folder,
+    mark_folder,
+    read_manifest,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from gridsim.scenario.load import parse_scenario, read_scenario_text
 
 SWEEP_METRICS = (
@@ -37,6 +44,7 @@ SWEEP_METRICS = (
 )
 CI_LEVEL = 0.95
 _SPLIT_VALUES = re.compile(r",(?![^\[]*\])")  # commas not inside [ ... ]
+SWEEP_FILES = ["manifest.json", "runs", "sweep.parquet", "summary.parquet", "sweep.png"]
 
 
 @dataclass(frozen=True)
@@ -100,8 +108,9 @@ def sweep(
 ) -> SweepResult:
     """Run every arm x replication not already saved in ``folder``; return the tables."""
     arms = expand(sweeps)
-    for settings in arms:  # every arm must be a valid scenario before anything runs
-        parse_scenario(scenario_text, source, [*base_overrides, *_overrides(settings)])
+    for settings in arms:  # every arm must be a valid scenario that fits, before any run
+        check_resources(parse_scenario(scenario_text, source,
+                                       [*base_overrides, *_overrides(settings)]))
     seeds = replication_seeds(root_seed, replications)
     manifest = {
         "scenario_source": source, "scenario_text": scenario_text,
@@ -171,7 +180,16 @@ def _overrides(settings: tuple[tuple[str, str], ...]) -> list[str]:
 
 
 def _open_folder(folder: Path, manifest: dict[str, Any]) -> dict[tuple[int, int], Any]:
-    """Return the runs already saved in ``folder`` for this very sweep."""
+    """Return the runs already saved in ``folder`` for this very sweep.
+
+    The folder must be new, empty, or a sweep folder gridsim wrote holding nothing else.
+    """
+    check_output_folder(folder)
+    owner = read_manifest(folder)
+    if owner is not None and owner.get("command") != "sweep":
+        raise InputError(f"--out {folder}: holds the output of 'gridsim {owner.get('command')}', "
+                         "not a sweep; choose another folder")
+    mark_folder(folder, "sweep", SWEEP_FILES)
     path = folder / "manifest.json"
     text = json.dumps(manifest, indent=2, default=list)
     if path.exists():

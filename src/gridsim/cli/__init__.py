@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -37,10 +37,14 @@ from gridsim.cli.tables import print_search, print_summary, print_sweep, stdout_
 from gridsim.errors import InputError
 from gridsim.executors import make_executor
 from gridsim.experiment import replicate
-from gridsim.optimize import Point as OptimizePoint
-from gridsim.optimize import optimize, parse_target, parse_vary
+from gridsim.guard import check_resources
+from gridsim.metrics import run_warnings
 from gridsim.output import (
+    GENERATOR,
+    add_to_manifest,
     bytes_writer,
+    check_output_file,
+    check_output_folder,
     json_writer,
     parquet_writer,
     write_bytes_atomic,
@@ -48,7 +52,8 @@ from gridsim.output import (
     write_text_atomic,
 )
 from gridsim.regress import (
-    DEFAULT_REPLICATIONS,
+    DEFAULT_BASELINE_REPLICATIONS,
+    DEFAULT_CHECK_REPLICATIONS,
     check_scenario,
     load_baseline,
     make_baseline,
@@ -63,6 +68,8 @@ from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.load import parse_scenario, read_scenario_text
 from gridsim.search.study import STRATEGIES, run_study, summarize_study
+from gridsim.staffing import Point as OptimizePoint
+from gridsim.staffing import optimize, parse_target, parse_vary
 from gridsim.sweeps import parse_sweeps, sweep
 from gridsim.verify import compare, default_cases, run_case
 from gridsim.world import World, build_world
@@ -70,7 +77,10 @@ from gridsim.world import World, build_world
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad flag (one line printed already)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     console = Console(stderr=True, soft_wrap=True)  # progress notes: one line each
     try:
         if args.command == "validate":
@@ -91,9 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"gridsim: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("gridsim: interrupted; no results were written", file=sys.stderr)
+    except Interrupted as exc:
+        print(f"gridsim: interrupted; {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("gridsim: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+class Interrupted(Exception):
+    """Ctrl-C after some output was written; the message says what was."""
+
+
+def warn(message: str) -> None:
+    """Print one warning line on stderr."""
+    print(f"gridsim: warning: {one_line(message)}", file=sys.stderr)
 
 
 def one_line(message: str) -> str:
@@ -104,6 +126,8 @@ def one_line(message: str) -> str:
 def _validate(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         scenario = load_scenario(path, args.overrides)
+        for line in check_resources(scenario):
+            warn(f"{path}: {line}")
         print(f"{path}: ok ({scenario.name}, {len(scenario.incidents)} incident types, "
               f"{scenario.duration_days:g} days)")
     return EXIT_OK
@@ -113,6 +137,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = args.out if args.out is not None else default_out_dir(scenario, seed)
+    check_output_folder(out_dir)
+    for line in check_resources(scenario):
+        warn(line)
     if scenario.missing_person is not None:
         return _run_search(scenario, seed, out_dir, args.quiet)
     show_progress = not args.quiet and console.is_terminal
@@ -129,15 +156,23 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         result = run(scenario, seed, world=world,
                      progress=lambda done: progress.update(task, completed=done))
     write_results(result, out_dir)
-    if args.report:
-        _report(out_dir, None, setup_s + result.wall_s, result.world)
-    if not args.quiet:
-        print_summary(result.summary, stdout_console())
-        print(f"setup {setup_s:.2f} s, run {result.wall_s:.2f} s; results in {out_dir}/")
+    try:
+        for line in run_warnings(result.summary):
+            warn(line)
+        if args.report:
+            _report(out_dir, None, setup_s + result.wall_s, result.world)
+        if not args.quiet:
+            print_summary(result.summary, stdout_console())
+            print(f"setup {setup_s:.2f} s, run {result.wall_s:.2f} s; results in {out_dir}/")
+    except KeyboardInterrupt:
+        raise Interrupted(f"the results were written to {out_dir}/"
+                          + (" (report.html may be missing)" if args.report else "")) from None
     return EXIT_OK
 
 
 def _bench(args: argparse.Namespace, console: Console) -> int:
+    if args.json is not None:
+        check_output_file(args.json, "--json")
     plan = BenchPlan.of(args.quick)
     figures = run_bench(plan, lambda stage: console.print(f"[dim]bench: {stage}[/dim]"))
     verdicts = check_goals(figures)
@@ -156,11 +191,15 @@ def _bench(args: argparse.Namespace, console: Console) -> int:
                           "" if met is None else ("yes" if met else "NO"))
     stdout_console().print(table)
     if args.json is not None:
-        write_text_atomic(args.json, json.dumps(figures, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps({"generator": GENERATOR, **figures},
+                                                indent=2) + "\n")
     return EXIT_OK if all(verdicts.values()) else EXIT_GOAL_MISSED
 
 
 def _verify(args: argparse.Namespace, console: Console) -> int:
+    for flag, path in (("--json", args.json), ("--figure", args.figure)):
+        if path is not None:
+            check_output_file(path, flag)
     cases = default_cases()
     results = []
     for case in cases:
@@ -181,7 +220,8 @@ def _verify(args: argparse.Namespace, console: Console) -> int:
             out.print(f"{case.name}: Larson (1975) approximation, largest workload error "
                       f"against the exact model: {case.approx_error:.4f}")
     if args.json is not None:
-        write_text_atomic(args.json, json.dumps([asdict(r) for r in table_rows], indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(
+            {"generator": GENERATOR, "rows": [asdict(r) for r in table_rows]}, indent=2) + "\n")
     if args.figure is not None:
         save_verify_figure(table_rows, args.figure)
     return EXIT_OK if all(r.ok for r in table_rows) else EXIT_GOAL_MISSED
@@ -227,6 +267,8 @@ def _optimize(args: argparse.Namespace, console: Console) -> int:
     scenario = parse_scenario(text, source, args.overrides)
     target = parse_target(args.target)
     varies = [parse_vary(v, scenario) for v in args.vary]
+    if args.json is not None:
+        check_output_file(args.json, "--json")
     seed = scenario.seed if args.seed is None else args.seed
     keys = [v.key for v in varies]
 
@@ -257,7 +299,7 @@ def _optimize(args: argparse.Namespace, console: Console) -> int:
           f"resolution would need {result.full_grid_evaluations} evaluations")
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(
-            {"keys": result.keys, "target": asdict(target),
+            {"generator": GENERATOR, "keys": result.keys, "target": asdict(target),
              "curve": [asdict(p) for p in result.curve],
              "best": None if result.best is None else asdict(result.best),
              "evaluations": result.evaluations}, indent=2) + "\n")
@@ -271,11 +313,18 @@ def _report(
     folder: Path, out: Path | None, run_time_s: float | None, world: World | None = None
 ) -> int:
     results = read_results(folder)
+    if out is not None:
+        check_output_file(out, "--out")
     if world is None or world.scenario != results.scenario:
         world = build_world(results.scenario)
-    path = write_report(results, world, out or folder / "report.html", run_time_s)
+    path = write_report(results, world, out or folder / REPORT_NAME, run_time_s)
+    if out is None:
+        add_to_manifest(folder, REPORT_NAME)
     print(f"wrote {path}")
     return EXIT_OK
+
+
+REPORT_NAME = "report.html"
 
 
 def _regress(args: argparse.Namespace, console: Console) -> int:
@@ -286,11 +335,14 @@ def _regress(args: argparse.Namespace, console: Console) -> int:
     if args.update:
         scenario = load_scenario(args.scenario, args.overrides)
         seed = scenario.seed if args.seed is None else args.seed
-        count = args.replications or DEFAULT_REPLICATIONS
+        count = args.replications or DEFAULT_BASELINE_REPLICATIONS
+        checks = min(DEFAULT_CHECK_REPLICATIONS, count)
         baseline = make_baseline(replications_of(scenario, seed, count),
-                                 scenario_digest(scenario), scenario.name, seed, args.overrides)
+                                 scenario_digest(scenario), scenario.name, seed, args.overrides,
+                                 check_replications=checks)
         write_baseline(args.baseline, baseline)
-        print(f"wrote {args.baseline}: {scenario.name}, seed {seed}, {count} replications")
+        print(f"wrote {args.baseline}: {scenario.name}, seed {seed}, {count} replications "
+              f"(a check runs {checks})")
         return EXIT_OK
     baseline = load_baseline(args.baseline)
     base_overrides = [str(o) for o in baseline["overrides"]]
@@ -298,10 +350,10 @@ def _regress(args: argparse.Namespace, console: Console) -> int:
                    args.baseline)
     scenario = load_scenario(args.scenario, [*base_overrides, *args.overrides])
     seed = baseline["seed"] if args.seed is None else args.seed
-    count = args.replications or baseline["replications"]
+    count = args.replications or baseline["check_replications"]
     verdicts = compare_to_baseline(baseline, replications_of(scenario, seed, count))
     table = Table(title=f"gridsim regress: {scenario.name}, seed {seed}, {count} replications "
-                        f"vs {args.baseline}")
+                        f"vs {baseline['replications']} in {args.baseline}")
     for column in ("metric", "baseline", "now", "change", "p(worse)", "verdict"):
         table.add_column(column, justify="left" if column in ("metric", "verdict") else "right")
     for v in verdicts:
@@ -311,6 +363,8 @@ def _regress(args: argparse.Namespace, console: Console) -> int:
     stdout_console().print(table)
     if args.junit is not None:
         write_junit(args.junit, scenario.name, verdicts)
+    if all(v.reproduced for v in verdicts):
+        print(f"the {count} runs reproduce the baseline's first {count} exactly")
     worse = [v.metric for v in verdicts if v.verdict == "worse"]
     if worse:
         print(f"worse than the baseline: {', '.join(worse)}")
@@ -334,14 +388,10 @@ def _run_search(scenario: Scenario, seed: int, out_dir: Path, quiet: bool) -> in
         "search.parquet": parquet_writer({
             key: [r[key] for r in rows] for key in rows[0]} if rows else {}),
         "time_to_find_cdf.png": bytes_writer(figure),
-    })
+    }, "run")
     if not quiet:
         print_search(summary)
     print(f"{len(rows)} runs in {time.perf_counter() - started:.1f} s; results in {out_dir}/")
     return EXIT_OK
 
-
-def entry_point() -> NoReturn:
-    """Console-script entry: exit with ``main``'s code."""
-    sys.exit(main())
 

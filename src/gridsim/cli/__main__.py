@@ -1,5 +1,5 @@
 """``python -m gridsim.cli``: the same as the ``gridsim`` command."""
 
-from gridsim.cli import entry_point
+from gridsim.launch import entry_point
 
 entry_point()

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from gridsim.regress import (
-    DEFAULT_REPLICATIONS,
+    DEFAULT_BASELINE_REPLICATIONS,
 )
 
 DESCRIPTION = (
@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify_cmd.add_argument("--replications", type=positive_int, default=20, metavar="R",
                             help="replications per case (default 20, at least 2)")
-    verify_cmd.add_argument("--seed", type=seed_value, default=2024, help="root seed (default 2024)")
+    verify_cmd.add_argument("--seed", type=seed_value, default=2024,
+                            help="root seed (default 2024)")
     verify_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the table here")
     verify_cmd.add_argument("--figure", type=Path, metavar="PNG",
                             help="also draw simulated against analytic, with the CIs")
@@ -118,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="root seed (default: the baseline's; with --update the "
                                   "scenario's)")
     regress_cmd.add_argument("--replications", type=positive_int, metavar="R",
-                             help=f"runs (default: the baseline's; with --update "
-                                  f"{DEFAULT_REPLICATIONS})")
+                             help="runs of the check (default: the baseline's "
+                                  "check_replications); with --update, runs stored in the "
+                                  f"baseline (default {DEFAULT_BASELINE_REPLICATIONS})")
     _add_overrides(regress_cmd)
 
     validate_cmd = sub.add_parser("validate", help="check scenario files and exit")

@@ -112,12 +112,13 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         f"utilisation: patrol {_pct(summary['patrol_utilisation'])}, community police "
         f"{_pct(summary['community_police_utilisation'])}, "
         f"mediators {_pct(summary['mediator_utilisation'])}; "
-        f"alerts per volunteer: mean {alerts.get('mean', '-')}, max {alerts.get('max', '-')}"
+        f"alerts per volunteer: mean {_fmt(alerts.get('mean'), '.2f')}, "
+        f"max {_fmt(alerts.get('max'))}"
     )
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
+def _fmt(value: float | None, spec: str = ".0f") -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def _pct(value: float | None) -> str:

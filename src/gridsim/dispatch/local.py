@@ -174,6 +174,7 @@ class WatchPointHelp:
         point = int(self._watch_point[node])
         if point == NO_WATCH_POINT:
             return
-        t_arrive = now_s + self._reaction_s + float(self._watch_point_m[node]) / self._walk_speed_mps
+        walk_s = float(self._watch_point_m[node]) / self._walk_speed_mps
+        t_arrive = now_s + self._reaction_s + walk_s
         t_free = t_arrive + self._on_scene.take_one()
         self._log.add(incident, self._kind, point, now_s, t_arrive, t_free)

@@ -25,9 +25,9 @@ LABEL_IN_INSET_KM2 = 100.0  # districts smaller than this are labelled in the co
 
 
 def png_bytes(fig: Figure) -> bytes:
-    """Return ``fig`` as PNG bytes (no timestamp in the metadata) and close it."""
+    """Return ``fig`` as PNG bytes (marked as gridsim's, no timestamp) and close it."""
     buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": "gridsim"})
     plt.close(fig)
     return buffer.getvalue()
 
@@ -39,6 +39,9 @@ def response_cdf(results: Results) -> Figure:
     delay_min = (d["t_arrive_s"] - inc["t_call_s"][d["incident"]]) / MINUTES
     fig, ax = plt.subplots(figsize=(8, 5))
     first = inc["first_arrival_s"] / MINUTES
+    if not np.isfinite(first).any():
+        return _no_data(fig, ax, "Response time by responder kind",
+                        "no incident was reached by any responder")
     _cdf(ax, first, count, "first arrival (anyone)", colour="black", width=2.2)
     for kind in RESPONDER_KINDS:
         rows = d["kind"] == kind
@@ -65,6 +68,10 @@ def district_map(results: Results, world: World) -> Figure:
         _or_nan(results.summary["by_district"][n]["first_arrival_s"]["p90"]) / MINUTES
         for n in names
     ])
+    if not np.isfinite(p90_min).any():
+        fig, ax = plt.subplots(figsize=(9, 4))
+        return _no_data(fig, ax, "p90 time to first arrival by district",
+                        "no incident was reached by any responder")
     net = world.network
     xy_km = net.xy_m / 1000.0
     rows = np.repeat(np.arange(net.node_count), np.diff(net.indptr))
@@ -130,6 +137,9 @@ def by_hour(results: Results) -> Figure:
     per_hour = np.bincount(hour, minlength=24) / days
     busy = _busy_by_hour_of_day(d, POLICE_KINDS, results.scenario.duration_s)
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    if hour.shape[0] == 0:
+        return _no_data(fig, ax, "Incidents and busy police units by hour of day",
+                        "the run drew no incidents")
     ax.bar(np.arange(24), per_hour, color="tab:blue", alpha=0.6, label="incidents per hour")
     ax.set_xlabel("hour of day")
     ax.set_ylabel("incidents per hour (mean over days)")
@@ -149,17 +159,28 @@ def alerts_histogram(results: Results) -> Figure:
     """Return the histogram of alerts per volunteer over the run (alert fatigue)."""
     alerts = results.volunteer_alerts
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    if alerts.shape[0]:
-        top = int(alerts.max())
-        ax.hist(alerts, bins=[b - 0.5 for b in range(top + 2)], color="tab:green")
-        ax.axvline(alerts.mean(), color="black", linestyle="--",
-                   label=f"mean {alerts.mean():.2f} per volunteer")
-        ax.legend(fontsize=8)
-        ax.set_yscale("log")
+    title = "Volunteer alerts per volunteer (fatigue)"
+    if alerts.shape[0] == 0:
+        return _no_data(fig, ax, title, "the scenario has no volunteers")
+    top = int(alerts.max())
+    ax.hist(alerts, bins=[b - 0.5 for b in range(top + 2)], color="tab:green")
+    ax.axvline(alerts.mean(), color="black", linestyle="--",
+               label=f"mean {alerts.mean():.2f} per volunteer")
+    ax.legend(fontsize=8)
+    ax.set_yscale("log")
     ax.set_xlabel(f"alerts per volunteer over {results.scenario.duration_days:g} day(s)")
     ax.set_ylabel("volunteers (log scale)")
-    ax.set_title("Volunteer alerts per volunteer (fatigue)")
+    ax.set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def _no_data(fig: Figure, ax: Axes, title: str, reason: str) -> Figure:
+    """Return ``fig`` as an empty panel that says there is no data, and why."""
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, f"no data: {reason}", ha="center", va="center", fontsize=12,
+            color="0.35", transform=ax.transAxes)
     return fig
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gridsim.output import write_text_atomic
+from gridsim.output import GENERATOR, write_text_atomic
 from gridsim.report.figures import (
     alerts_histogram,
     by_hour,
@@ -49,6 +49,7 @@ def render(results: Results, world: World, run_time_s: float | None) -> str:
         f"{run_time_s:.1f} s")
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f'<meta name="generator" content="{_e(GENERATOR)}">',
         f"<title>gridsim report: {_e(scenario.name)}</title><style>{STYLE}</style></head><body>",
         f"<h1>gridsim report: {_e(scenario.name)}</h1>",
         f"<p class='meta'>{_e(scenario.description)}</p>",

@@ -1,0 +1,29 @@
+"""The ``gridsim`` console script: start the command line, answering Ctrl-C at any moment.
+
+This module imports nothing heavy, so an interrupt while numpy, scipy and simpy load is
+answered with one line (exit 130) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import NoReturn
+
+EXIT_INTERRUPTED = 130
+
+
+def entry_point() -> NoReturn:
+    """Run ``gridsim.cli.main`` and exit with its code (130 when interrupted)."""
+    try:
+        from gridsim.cli import main
+
+        code = main()
+    except KeyboardInterrupt:
+        print("gridsim: interrupted before any work began; nothing was written",
+              file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    # the command has finished and said what it wrote: a late Ctrl-C must not turn a
+    # finished run into a silent exit 130 while Python shuts down
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)

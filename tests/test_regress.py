@@ -12,24 +12,38 @@ import pytest
 from gridsim import World, load_scenario
 from gridsim.api import scenario_digest
 from gridsim.cli import main
+from gridsim.errors import InputError
 from gridsim.experiment import replicate
 from gridsim.regress import GATED_METRICS, compare, make_baseline
 from tests.conftest import SMALL
 
-REPS = 8
+BASE_REPS, REPS = 40, 8  # runs stored in the test baseline, runs of one check
 
 
 @pytest.fixture(scope="module")
 def baseline(small_world: World) -> dict[str, Any]:
     scenario = small_world.scenario
-    summaries = replicate(scenario, REPS, root_seed=1, world=small_world)
-    return make_baseline(summaries, scenario_digest(scenario), scenario.name, 1, [])
+    summaries = replicate(scenario, BASE_REPS, root_seed=1, world=small_world)
+    return make_baseline(summaries, scenario_digest(scenario), scenario.name, 1, [],
+                         check_replications=REPS)
 
 
 def test_same_seed_reproduces_the_baseline(baseline, small_world) -> None:  # type: ignore[no-untyped-def]
+    # the check's runs are the baseline's first REPS runs, repeated value for value
     verdicts = compare(baseline, replicate(small_world.scenario, REPS, 1, world=small_world))
     assert [v.verdict for v in verdicts] == ["same"] * len(GATED_METRICS)
-    assert all(v.change == 0.0 for v in verdicts)
+    assert all(v.reproduced and v.p_worse == 1.0 for v in verdicts)
+    full = compare(baseline, replicate(small_world.scenario, BASE_REPS, 1, world=small_world))
+    assert all(v.reproduced and v.change == 0.0 for v in full)
+
+
+def test_a_changed_run_is_not_taken_for_a_reproduction(baseline, small_world) -> None:  # type: ignore[no-untyped-def]
+    summaries = replicate(small_world.scenario, REPS, 1, world=small_world)
+    first = summaries[0]["first_arrival_s"]
+    summaries[0] = {**summaries[0], "first_arrival_s": {**first, "p50": first["p50"] + 0.5}}
+    verdicts = {v.metric: v for v in compare(baseline, summaries)}
+    assert not verdicts["first_arrival_s.p50"].reproduced
+    assert verdicts["first_arrival_s.p90"].reproduced
 
 
 def test_false_alarms_stay_rare_across_seeds(baseline, small_world) -> None:  # type: ignore[no-untyped-def]
@@ -61,9 +75,15 @@ def test_cli_update_then_gate_then_halved_patrols(
 ) -> None:
     path = tmp_path / "small.json"
     base_args = ["regress", str(SMALL), "--baseline", str(path)]
-    assert _cli([*base_args, "--update", "--replications", "6"], capsys)[0] == 0
+    code, out, _ = _cli([*base_args, "--update", "--replications", "24"], capsys)
+    assert code == 0 and "24 replications (a check runs 10)" in out
+    written = json.loads(path.read_text())
+    assert (written["replications"], written["check_replications"]) == (24, 10)
     code, out, _ = _cli([*base_args, "--junit", str(tmp_path / "ok.xml")], capsys)
     assert code == 0 and "no metric got worse" in out
+    assert "the 10 runs reproduce the baseline's first 10 exactly" in out
+    code, out, _ = _cli([*base_args, "--seed", "5", "--replications", "6"], capsys)
+    assert code == 0 and "seed 5, 6 replications vs 24" in out
     junit = tmp_path / "bad.xml"
     code, out, _ = _cli([*base_args, "--set", "police.patrol_units=12", "--junit", str(junit)],
                         capsys)
@@ -84,7 +104,16 @@ def test_cli_update_then_gate_then_halved_patrols(
             k: v for k, v in doc["metrics"].items() if k != "first_arrival_s.p90"}}),
          "metrics.first_arrival_s.p90"),
         (lambda doc: json.dumps({**doc, "format": "other"}), "format"),
+        (lambda doc: json.dumps({**doc, "format": "gridsim-baseline/1"}), "format"),
         (lambda doc: json.dumps({**doc, "seed": "one"}), "seed"),
+        (lambda doc: json.dumps({k: v for k, v in doc.items() if k != "check_replications"}),
+         "check_replications: missing or not a int"),
+        (lambda doc: json.dumps({**doc, "check_replications": "ten"}), "check_replications"),
+        (lambda doc: json.dumps({**doc, "check_replications": True}), "check_replications"),
+        (lambda doc: json.dumps({**doc, "check_replications": 1}),
+         "check_replications: must lie between 2 and replications"),
+        (lambda doc: json.dumps({**doc, "check_replications": BASE_REPS + 1}),
+         "check_replications: must lie between 2 and replications"),
     ],
 )
 def test_bad_baselines_give_one_line_and_exit_2(  # type: ignore[no-untyped-def]
@@ -116,4 +145,18 @@ def test_committed_baselines_match_their_scenarios(name: str) -> None:
     baseline = load_baseline(path)
     scenario = load_scenario(root / "scenarios" / f"{name}.toml", baseline["overrides"])
     check_scenario(baseline, scenario_digest(scenario), path)
-    assert baseline["replications"] >= 10
+    assert baseline["replications"] >= 60  # a precise mean: see test_gate_false_alarms.py
+    assert baseline["check_replications"] == 10
+
+
+def test_no_volunteers_fail_the_committed_small_gate(capsys: pytest.CaptureFixture[str]) -> None:
+    path = SMALL.parents[1] / "baselines" / "small.json"
+    code, out, _ = _cli(["regress", str(SMALL), "--baseline", str(path),
+                         "--set", "volunteers.count=0"], capsys)
+    assert code == 1 and "first_arrival_s.p50" in out.splitlines()[-1]
+
+
+def test_make_baseline_checks_the_check_count(small_world: World) -> None:
+    summaries = replicate(small_world.scenario, 3, root_seed=1, world=small_world)
+    with pytest.raises(InputError, match="check_replications"):
+        make_baseline(summaries, "0" * 64, "small", 1, [], check_replications=4)

@@ -19,7 +19,7 @@ from gridsim.errors import InputError
 from gridsim.scenario.schema import Scenario
 
 # Bytes per entry, fitted to peak RSS of cold builds (/usr/bin/time, docs/performance.md).
-# The parts' peaks do not coincide, so their sum over-estimates by 1.2-1.6x: a safe bound.
+# The parts' peaks do not coincide, so their sum over-estimates by 1.4-1.6x: a safe bound.
 BASE_BYTES = 200e6  # the interpreter with numpy, scipy, simpy, pyarrow and matplotlib
 NETWORK_BYTES_PER_NODE = 3_000.0  # Delaunay, edge arrays, CSR, components, zones
 MATRIX_BYTES_PER_CELL = 12.0  # float64 Dijkstra rows, then the float32 copy kept

@@ -238,3 +238,17 @@ def test_watch_point_staff_never_arrive_at_the_moment_of_the_call(tmp_path: Path
     watch = d["kind"] == "watch_point"
     delay = d["t_arrive_s"][watch] - inc["t_call_s"][d["incident"][watch]]
     assert watch.any() and np.all(delay >= load_scenario(SMALL).watch_points.reaction_s)
+
+
+def test_ctrl_c_on_a_parallel_sweep_is_one_line_from_the_parent_only(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gridsim", "sweep", str(SMALL), "--set", "volunteers.count=0,100",
+         "--set", "duration_days=30", "--replications", "20", "--workers", "2", "--quiet",
+         "--out", str(tmp_path / "sweep")],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    time.sleep(8.0)  # workers are running
+    os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does: the whole process group
+    _, err = process.communicate(timeout=120)
+    assert process.returncode in (0, 130), err
+    assert "Traceback" not in err and err.count("\n") <= 1, err

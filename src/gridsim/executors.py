@@ -7,6 +7,7 @@ results by run, so tables do not depend on the executor or the number of workers
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -44,7 +45,8 @@ class ProcessExecutor:
 
     def __init__(self, workers: int) -> None:
         """Start ``workers`` processes lazily, on the first run."""
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                         initializer=_leave_ctrl_c_to_the_parent)
 
     def map_unordered(self, fn: Callable[[Any], Any], args: Iterable[Any]
                       ) -> Iterator[tuple[Any, Any]]:
@@ -56,6 +58,11 @@ class ProcessExecutor:
     def close(self) -> None:
         """Cancel waiting runs and stop the pool."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Make a worker ignore SIGINT: the parent stops the pool and says what was saved."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class DaskExecutor:

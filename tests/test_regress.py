@@ -145,7 +145,9 @@ def test_committed_baselines_match_their_scenarios(name: str) -> None:
     baseline = load_baseline(path)
     scenario = load_scenario(root / "scenarios" / f"{name}.toml", baseline["overrides"])
     check_scenario(baseline, scenario_digest(scenario), path)
-    assert baseline["replications"] >= 60  # a precise mean: see test_gate_false_alarms.py
+    # a precise mean, so the false-alarm rate holds for this baseline (regress.py; measured
+    # in test_gate_false_alarms.py)
+    assert baseline["replications"] >= 40 * baseline["check_replications"]
     assert baseline["check_replications"] == 10
 
 

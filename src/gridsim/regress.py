@@ -33,7 +33,7 @@ from scipy import stats
 
 from gridsim.errors import InputError
 from gridsim.metrics import summary_value
-from gridsim.output import write_bytes_atomic, write_text_atomic
+from gridsim.output import GENERATOR, write_bytes_atomic, write_text_atomic
 
 BASELINE_FORMAT = "gridsim-baseline/2"
 Direction = Literal["lower", "higher"]
@@ -202,6 +202,8 @@ def write_junit(path: Path, scenario: str, verdicts: list[Verdict]) -> None:
     failures = sum(v.verdict == "worse" for v in verdicts)
     suite = ET.Element("testsuite", name="gridsim regress", tests=str(len(verdicts)),
                        failures=str(failures), errors="0")
+    properties = ET.SubElement(suite, "properties")  # marks the file as gridsim's
+    ET.SubElement(properties, "property", name="generator", value=GENERATOR)
     for v in verdicts:
         case = ET.SubElement(suite, "testcase", classname=f"gridsim.regress.{scenario}",
                              name=v.metric)

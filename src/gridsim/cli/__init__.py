@@ -332,7 +332,11 @@ def _regress(args: argparse.Namespace, console: Console) -> int:
         return replicate(scenario, count, seed, on_done=lambda k: console.print(
             f"[dim]regress: {scenario.name}, run {k}/{count}[/dim]"))
 
+    if args.junit is not None:
+        check_output_file(args.junit, "--junit")
     if args.update:
+        if args.baseline.exists():
+            check_output_file(args.baseline, "--baseline")
         scenario = load_scenario(args.scenario, args.overrides)
         seed = scenario.seed if args.seed is None else args.seed
         count = args.replications or DEFAULT_BASELINE_REPLICATIONS

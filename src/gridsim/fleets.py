@@ -6,11 +6,11 @@ the engine keeps who is busy in arrays of its own, so one world serves many runs
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
 
-from gridsim.city.synthetic import largest_remainder
 from gridsim.city.zones import ZoneMap
 from gridsim.rng import stream
 from gridsim.scenario.schema import Scenario, Shift
@@ -117,14 +117,11 @@ def _station_fleet(
 ) -> Fleet:
     """Return ``count`` units based at stations in proportion to ``station_weight``.
 
-    Every station gets at least one unit when there are enough to go round.
-    Units, ordered by station, take the shifts in turn: a station with at least as many
-    units as shifts is staffed around the clock, and so is the city as a whole.
+    Unit k's station and shift depend only on k, never on ``count``: adding a unit adds
+    one row and changes no other (so common random numbers compare like with like).
     """
-    minimum = 1 if count >= zones.station_count else 0
-    per_station = largest_remainder(station_weight, count, minimum)
-    station = np.repeat(np.arange(zones.station_count, dtype=np.int32), per_station)
-    shift = np.arange(count) % len(shifts)
+    station = station_seats(station_weight, count)
+    shift = shift_seats(station, zones.station_count, [s.share for s in shifts])
     return Fleet(
         kind=kind,
         base_node=zones.station_node[station],
@@ -133,6 +130,50 @@ def _station_fleet(
         shift_start_h=np.array([s.start_h for s in shifts])[shift],
         shift_length_h=np.array([s.length_h for s in shifts])[shift],
     )
+
+
+def station_seats(weight: np.ndarray, count: int) -> np.ndarray:
+    """Return the station of units 0..count-1, a prefix of one fixed sequence of seats.
+
+    The first seats go one to each station, heaviest first (so every station has a unit
+    when there are enough to go round); the rest follow Sainte-Laguë's highest averages,
+    weight / (2 * seats + 1), ties to the lower station id.
+    """
+    stations = weight.shape[0]
+    heaviest = np.argsort(-weight, kind="stable")
+    first = heaviest[: min(count, stations)].astype(np.int32)
+    if count <= stations:
+        return first
+    seats = np.ones(stations, dtype=np.int64)
+    queue = [(-float(w) / 3.0, s) for s, w in enumerate(weight.tolist())]
+    heapq.heapify(queue)
+    rest = np.empty(count - stations, dtype=np.int32)
+    for k in range(rest.shape[0]):
+        _, station = heapq.heappop(queue)
+        rest[k] = station
+        seats[station] += 1
+        heapq.heappush(queue, (-float(weight[station]) / (2 * seats[station] + 1), station))
+    return np.concatenate([first, rest])
+
+
+def shift_seats(unit_station: np.ndarray, station_count: int, shares: list[float]
+                ) -> np.ndarray:
+    """Return each unit's shift: the one its station has least of (per share), then the city.
+
+    Unit k's shift depends only on units 0..k-1, so it too is stable under count changes.
+    """
+    share = np.asarray(shares, dtype=float)
+    at_station = np.zeros((station_count, share.shape[0]))
+    in_city = np.zeros(share.shape[0])
+    shift = np.empty(unit_station.shape[0], dtype=np.int64)
+    for k, station in enumerate(unit_station.tolist()):
+        station_need = at_station[station] / share
+        tied = np.flatnonzero(station_need == station_need.min())
+        choice = int(tied[np.argmin(in_city[tied] / share[tied])])
+        shift[k] = choice
+        at_station[station, choice] += 1
+        in_city[choice] += 1
+    return shift
 
 
 def _grid_fleet(scenario: Scenario, zones: ZoneMap) -> Fleet:

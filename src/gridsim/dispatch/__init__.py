@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import simpy
 
 from gridsim.dispatch.base import Layer, Rostered
 from gridsim.dispatch.local import GridPush, LocalResponders, VolunteerBroadcast, WatchPointHelp
-from gridsim.dispatch.station import StationDispatch, StationPool
+from gridsim.dispatch.station import StationDispatch, StationPool, StationRules
 from gridsim.incidents import Incidents
 from gridsim.log import KIND_CODE, DispatchLog
-from gridsim.rng import stream
+from gridsim.rng import DrawBuffer, stream
+from gridsim.scenario.schema import CHARACTERS
 from gridsim.world import World
 
 __all__ = ["Dispatcher", "Layer", "Rostered"]
@@ -27,11 +31,26 @@ class Dispatcher:
         catchments = world.catchments
         stations = zones.station_count
 
-        def station_dispatch(pools: list[StationPool], delay_s: float) -> StationDispatch:
-            return StationDispatch(
-                env, pools, zones.node_station, world.node_station_car_s, incidents, log,
-                delay_s, scenario.police.return_to_base,
+        district_character = np.array(
+            [CHARACTERS.index(d.character) for d in scenario.city.districts], dtype=np.int8)
+        congestion = scenario.city.congestion
+        units_by_type = np.array(
+            [scenario.incidents[name].units for name in incidents.type_names], dtype=np.int64)
+
+        def station_dispatch(
+            pools: list[StationPool], delay_by_priority_s: np.ndarray, name: str
+        ) -> StationDispatch:
+            rules = StationRules(
+                delay_by_priority_s=delay_by_priority_s,
+                units_by_type=units_by_type,
+                jurisdiction_first=scenario.dispatch.jurisdiction == "own_area_first",
+                return_to_base=scenario.police.return_to_base,
+                node_character=district_character[world.node_district],
+                congestion=congestion.table(),
+                trip_spread=trip_spread(congestion.trip_cv, stream(seed, f"dispatch.{name}.trips")),
             )
+            return StationDispatch(env, pools, zones.node_station, world.node_station_car_s,
+                                   incidents, log, rules)
 
         self.police = station_dispatch(
             [
@@ -39,11 +58,11 @@ class Dispatcher:
                 StationPool(fleets.community_police, KIND_CODE["community_police"], stations,
                             True),
             ],
-            scenario.police.dispatch_delay_s,
+            scenario.police.delay_by_priority_s(), "police",
         )
         self.mediation = station_dispatch(
             [StationPool(fleets.mediators, KIND_CODE["mediator"], stations, False)],
-            scenario.mediators.dispatch_delay_s,
+            np.full(6, scenario.mediators.dispatch_delay_s), "mediation",
         )
         grid_cfg, vol_cfg = scenario.grid_workers, scenario.volunteers
         self.grid = GridPush(
@@ -83,3 +102,12 @@ class Dispatcher:
                 layers.insert(0, self.mediation)
             self.layers_by_type.append(tuple(layers))
         self.rostered: tuple[Rostered, ...] = (self.police, self.mediation)
+
+
+def trip_spread(cv: float, rng: np.random.Generator) -> Callable[[], float]:
+    """Return a source of per-trip travel-time factors: log-normal, mean 1, CV ``cv``."""
+    if cv == 0.0:
+        return lambda: 1.0
+    sigma = float(np.sqrt(np.log1p(cv**2)))
+    draws = DrawBuffer(lambda n: rng.lognormal(-sigma**2 / 2.0, sigma, n))
+    return draws.take_one

@@ -1,15 +1,20 @@
-"""Station-based units (patrol cars, community police, mediators): nearest free unit by car.
+"""Station-based units (patrol cars, community police, mediators), as a 110 centre sends them.
 
-Free units wait at their station, so the travel time of any unit of station s to node v
-is the precomputed ``node_station_car_s[v, s]``; choosing the nearest free unit is an
-argmin over stations that have one. A call that finds no free unit waits in a priority
-queue (priority, then call time) until a unit frees or comes on duty.
+Free units wait at their station, so the free-flow travel time of any unit of station s
+to node v is the precomputed ``node_station_car_s[v, s]``. A call first gets the free
+units of its own station area (jurisdiction first), else the nearest free unit anywhere
+(an argmin over stations that have one). An incident type may need several units
+(backup); a request that finds no free unit waits, by priority then call time, at its
+station: a freed unit serves its own station's waiting calls first, then the oldest most
+urgent call anywhere. Actual trips take the free-flow time times the congestion factor
+of the hour and the destination's district character, times a per-trip spread.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -104,8 +109,21 @@ class StationPool:
         return arriving
 
 
+@dataclass(frozen=True)
+class StationRules:
+    """How a 110 centre dispatches station units: the scenario's rules as arrays."""
+
+    delay_by_priority_s: np.ndarray  # (6,) handling delay, index = priority (0 unused)
+    units_by_type: np.ndarray  # (types,) units sent per incident type
+    jurisdiction_first: bool  # own station area's free units before nearer ones elsewhere
+    return_to_base: bool
+    node_character: np.ndarray  # (N,) int8 district character of each node
+    congestion: np.ndarray  # (24, characters) travel-time factor by hour of day
+    trip_spread: Callable[[], float]  # a per-trip travel-time factor with mean 1
+
+
 class StationDispatch:
-    """Sends the nearest free unit among station pools; queues the call when none is free."""
+    """Sends free units among station pools by the rules; queues requests none can take."""
 
     def __init__(
         self,
@@ -115,8 +133,7 @@ class StationDispatch:
         node_station_car_s: np.ndarray,
         incidents: Incidents,
         log: DispatchLog,
-        dispatch_delay_s: float,
-        return_to_base: bool,
+        rules: StationRules,
     ) -> None:
         """Serve ``incidents`` with units from ``pools`` (earlier pools win ties)."""
         self._env = env
@@ -125,28 +142,66 @@ class StationDispatch:
         self._travel = node_station_car_s
         self._incidents = incidents
         self._log = log
-        self._delay_s = dispatch_delay_s
-        self._return_to_base = return_to_base
-        self._queue: list[tuple[int, float, int]] = []  # (priority, call time, incident)
+        self._rules = rules
+        self._delay_s = rules.delay_by_priority_s[incidents.priority].tolist()  # per incident
+        self._units = rules.units_by_type[incidents.type_id].tolist()
+        # waiting requests: (priority, call time, request) at the incident's station and
+        # city-wide; a request served through one heap is skipped (lazily) in the other
+        self._waiting_at: list[list[tuple[int, float, int]]] = [
+            [] for _ in range(node_station_car_s.shape[1])
+        ]
+        self._waiting: list[tuple[int, float, int]] = []
+        self._request_incident: list[int] = []
+        self._served: list[bool] = []
 
     def respond(self, incident: int, now_s: float) -> None:
-        """Send the nearest free unit to ``incident``, or queue it."""
+        """Send the units ``incident`` needs, each the best free one by the rules, or queue."""
         node = int(self._incidents.node[incident])
         travel = self._travel[node]
         home = int(self._node_station[node])
+        for _ in range(self._units[incident]):
+            pool_index, station = self._best_free(home, travel)
+            if station == NO_STATION:
+                self._enqueue(incident, home, now_s)
+                continue
+            unit = self._pools[pool_index].take(station)
+            self._send(pool_index, unit, incident, now_s + self._delay_s[incident])
+
+    def _best_free(self, home: int, travel: np.ndarray) -> tuple[int, int]:
+        """Return (pool, station) of the unit to send: own area first if the rules say so."""
+        if self._rules.jurisdiction_first:
+            for index, pool in enumerate(self._pools):
+                if pool.free[home]:
+                    return index, home
         best_pool, best_station, best_s = -1, NO_STATION, np.inf
         for index, pool in enumerate(self._pools):
             station, travel_s = pool.nearest(home, travel)
             if travel_s < best_s:
                 best_pool, best_station, best_s = index, station, travel_s
-        if best_station == NO_STATION:
-            heapq.heappush(
-                self._queue,
-                (int(self._incidents.priority[incident]), now_s, incident),
-            )
-            return
-        pool = self._pools[best_pool]
-        self._send(best_pool, pool.take(best_station), incident, now_s + self._delay_s)
+        return best_pool, best_station
+
+    def _enqueue(self, incident: int, station: int, t_call_s: float) -> None:
+        request = len(self._request_incident)
+        self._request_incident.append(incident)
+        self._served.append(False)
+        entry = (int(self._incidents.priority[incident]), t_call_s, request)
+        heapq.heappush(self._waiting_at[station], entry)
+        heapq.heappush(self._waiting, entry)
+
+    def _next_request(self, station: int, own_station_only: bool) -> int:
+        """Return the waiting request a unit of ``station`` should take next, or -1."""
+        own_first = own_station_only or self._rules.jurisdiction_first
+        heaps = [self._waiting_at[station]] if own_first else []
+        if not own_station_only:
+            heaps.append(self._waiting)
+        for heap in heaps:
+            while heap and self._served[heap[0][2]]:
+                heapq.heappop(heap)
+            if heap:
+                request = heapq.heappop(heap)[2]
+                self._served[request] = True
+                return request
+        return -1
 
     def shift_boundaries_h(self) -> list[float]:
         """Return the hours of day at which a unit's shift starts or ends."""
@@ -161,10 +216,7 @@ class StationDispatch:
         """Apply shifts; units coming on duty take waiting calls first."""
         for index, pool in enumerate(self._pools):
             for unit in pool.roster(now_s).tolist():
-                if self._queue and not pool.own_station_only:
-                    pool.claim(unit)
-                    self._serve_queue(index, unit)
-                else:
+                if not self._serve_waiting(index, unit):
                     pool.release(unit)
 
     def duty_unit_s(self) -> dict[int, float]:
@@ -174,10 +226,13 @@ class StationDispatch:
     def _send(self, pool_index: int, unit: int, incident: int, t_dispatch_s: float) -> None:
         pool = self._pools[pool_index]
         node = int(self._incidents.node[incident])
-        travel_s = float(self._travel[node, pool.fleet.station[unit]])
+        hour = int(t_dispatch_s // 3600.0) % 24
+        factor = self._rules.congestion[hour, self._rules.node_character[node]]
+        travel_s = float(self._travel[node, pool.fleet.station[unit]]) * factor * (
+            self._rules.trip_spread())
         t_arrive = t_dispatch_s + travel_s
         t_free = t_arrive + float(self._incidents.on_scene_s[incident])
-        if self._return_to_base:
+        if self._rules.return_to_base:
             t_free += travel_s
         self._log.add(incident, pool.kind_code, unit, t_dispatch_s, t_arrive, t_free)
         freed = self._env.timeout(t_free - self._env.now)
@@ -185,11 +240,18 @@ class StationDispatch:
 
     def _on_free(self, pool_index: int, unit: int, _event: simpy.Event) -> None:
         pool = self._pools[pool_index]
-        if self._queue and pool.on_duty[unit] and not pool.own_station_only:
-            self._serve_queue(pool_index, unit)
-        else:
+        if not (pool.on_duty[unit] and self._serve_waiting(pool_index, unit)):
             pool.release(unit)
 
-    def _serve_queue(self, pool_index: int, unit: int) -> None:
-        _, t_call, incident = heapq.heappop(self._queue)
-        self._send(pool_index, unit, incident, max(self._env.now, t_call + self._delay_s))
+    def _serve_waiting(self, pool_index: int, unit: int) -> bool:
+        """Give idle ``unit`` the request it should take next; False when none waits."""
+        pool = self._pools[pool_index]
+        request = self._next_request(int(pool.fleet.station[unit]), pool.own_station_only)
+        if request < 0:
+            return False
+        pool.claim(unit)
+        incident = self._request_incident[request]
+        t_call = float(self._incidents.t_call_s[incident])
+        self._send(pool_index, unit, incident, max(self._env.now,
+                                                   t_call + self._delay_s[incident]))
+        return True

@@ -7,6 +7,8 @@ default scenario so that a short file stays valid.
 
 from __future__ import annotations
 
+import string
+from pathlib import PurePath
 from typing import Annotated, Literal
 
 import numpy as np
@@ -14,26 +16,30 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import sparse
 from scipy.sparse import csgraph
 
+MAX_COUNT = 10**15  # every whole number below this is exact as a float64 and an int64
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+AtLeastOne = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 HourOfDay = Annotated[float, Field(ge=0.0, lt=24.0)]
 Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Character = Literal["urban_core", "inner_suburb", "suburb", "rural"]
+CHARACTERS: tuple[Character, ...] = ("urban_core", "inner_suburb", "suburb", "rural")
 TravelMode = Literal["car", "ebike", "walk"]
 ResponderLayer = Literal["police", "grid", "volunteers", "watch_points"]
 HOURS_PER_DAY = 24
+MAX_BRIDGES = 1000  # each bridge is a search over every node; real rivers have a few dozen
 
 
 class Model(BaseModel):
-    """Base for every scenario section: frozen, unknown keys are errors.
+    """Base for every scenario section: frozen, unknown keys and NaN/inf are errors.
 
     Validators raise ``ValueError("key.path: problem; fix")`` with the path relative to
     the model, so the loader can report the full key path.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Duration(Model):
@@ -58,13 +64,14 @@ class Shift(Model):
 
     start_h: HourOfDay
     length_h: Annotated[float, Field(gt=0.0, le=24.0)]
+    share: Annotated[float, Field(gt=0.0, le=1e6)] = 1.0  # relative units on it (rosters)
 
 
 class District(Model):
     """One district: name, census population, area and approximate centroid."""
 
     name: str
-    population: Annotated[int, Field(gt=0)]
+    population: AtLeastOne
     area_km2: PositiveFloat
     lat: Annotated[float, Field(ge=-90.0, le=90.0)]
     lon: Annotated[float, Field(ge=-180.0, le=180.0)]
@@ -79,6 +86,35 @@ class CarSpeeds(Model):
     inner_suburb: PositiveFloat = 9.0
     suburb: PositiveFloat = 11.0
     rural: PositiveFloat = 14.0
+
+
+def _free_flow() -> list[float]:
+    return [1.0] * HOURS_PER_DAY
+
+
+HourlyFactors = Annotated[
+    list[Annotated[float, Field(gt=0.0, le=20.0)]],
+    Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY),
+]
+
+
+class Congestion(Model):
+    """Car travel-time factors by hour of day and district character, and trip spread.
+
+    A trip takes the free-flow time times the factor of the hour it starts and of the
+    destination's district character, times a log-normal spread of mean 1 and CV
+    ``trip_cv``. The defaults (all 1, no spread) are free flow.
+    """
+
+    urban_core: HourlyFactors = Field(default_factory=_free_flow)
+    inner_suburb: HourlyFactors = Field(default_factory=_free_flow)
+    suburb: HourlyFactors = Field(default_factory=_free_flow)
+    rural: HourlyFactors = Field(default_factory=_free_flow)
+    trip_cv: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
+
+    def table(self) -> np.ndarray:
+        """Return the factors as a (24, characters) array, columns in ``CHARACTERS`` order."""
+        return np.array([getattr(self, c) for c in CHARACTERS], dtype=float).T
 
 
 class Places(Model):
@@ -137,16 +173,17 @@ class City(Model):
     """The road network (synthetic unless ``explicit`` is given) and its districts."""
 
     seed: Seed = 1
-    nodes: Annotated[int, Field(ge=50)] = 100_000
+    nodes: Annotated[int, Field(ge=50, le=MAX_COUNT)] = 100_000
     scale: Annotated[float, Field(gt=0.0, le=4.0)] = 1.0
     circuity: Annotated[float, Field(ge=1.0, le=3.0)] = 1.05
     extra_edge_prob: Probability = 0.45
-    bridges: Count = 6
+    bridges: Annotated[int, Field(ge=0, le=MAX_BRIDGES)] = 6
     river_lat_lon: tuple[tuple[float, float], tuple[float, float]] = (
         (31.95, 118.55),
         (32.25, 118.95),
     )
     car_speed_mps: CarSpeeds = CarSpeeds()
+    congestion: Congestion = Congestion()
     places: Places = Places()
     ebike_speed_mps: PositiveFloat = 4.5
     walk_speed_mps: PositiveFloat = 1.3
@@ -179,7 +216,29 @@ class City(Model):
                 f"nodes: nodes * scale = {self.node_count} is too few for "
                 f"{len(self.districts)} districts; raise city.nodes or city.scale"
             )
+        self._check_banks()
         return self
+
+    def _check_banks(self) -> None:
+        """Raise unless every district's centroid lies on its own bank of the river line.
+
+        The generator scatters a district's nodes in its disc on its own bank; a disc on
+        the other bank would never get any (the run would hang).
+        """
+        # the generator's own geometry (imported here: the city package imports this one)
+        from gridsim.city.synthetic import _north_of, city_origin, project, river_xy_m
+
+        lat = np.array([d.lat for d in self.districts])
+        lon = np.array([d.lon for d in self.districts])
+        on_north = _north_of(project(lat, lon, city_origin(self)), river_xy_m(self))
+        for k, district in enumerate(self.districts):
+            if bool(on_north[k]) != (district.bank == "north"):
+                where = "lies north of" if on_north[k] else "does not lie north of"
+                raise ValueError(
+                    f"districts[{k}].bank: is {district.bank!r} but the centroid "
+                    f"({district.lat:g}, {district.lon:g}) {where} the river line "
+                    "city.river_lat_lon; fix bank, lat/lon or the river"
+                )
 
     @property
     def node_count(self) -> int:
@@ -198,10 +257,10 @@ class City(Model):
 class Zones(Model):
     """Nested zones: district > police-station area > grid > micro-grid."""
 
-    household_stations: Annotated[int, Field(ge=1)] = 140
+    household_stations: AtLeastOne = 140
     street_stations: Count = 17
-    grids: Annotated[int, Field(ge=1)] = 6000
-    micro_grids_per_grid: Annotated[int, Field(ge=1)] = 4
+    grids: AtLeastOne = 6000
+    micro_grids_per_grid: AtLeastOne = 4
 
     @property
     def stations(self) -> int:
@@ -224,7 +283,15 @@ class Police(Model):
     community_police: Count = 1300
     community_shift: Shift = Shift(start_h=8, length_h=10)
     dispatch_delay_s: NonNegativeFloat = 90.0
+    # handling delay by priority 1..5; when given it replaces dispatch_delay_s
+    dispatch_delay_s_by_priority: Annotated[
+        list[NonNegativeFloat], Field(min_length=5, max_length=5)] | None = None
     return_to_base: bool = True
+
+    def delay_by_priority_s(self) -> np.ndarray:
+        """Return the handling delay indexed by priority (index 0 unused), seconds."""
+        delays = self.dispatch_delay_s_by_priority or [self.dispatch_delay_s] * 5
+        return np.array([0.0, *delays])
 
 
 def _default_mediator_shifts() -> list[Shift]:
@@ -252,7 +319,7 @@ class GridWorkers(Model):
     reaction_s: NonNegativeFloat = 120.0
     mode: TravelMode = "ebike"
     on_scene_s: Duration = Duration(dist="lognormal", mean_s=1200.0, cv=0.5)
-    max_dispatched: Annotated[int, Field(ge=1)] = 1
+    max_dispatched: AtLeastOne = 1
 
 
 def _default_availability() -> list[float]:
@@ -285,9 +352,12 @@ class Dispatch(Model):
     """Dispatch policy parameters shared by all incident types."""
 
     volunteer_radius_m: NonNegativeFloat = 500.0
-    volunteer_max_dispatched: Annotated[int, Field(ge=1)] = 3
+    volunteer_max_dispatched: AtLeastOne = 3
     grid_radius_m: NonNegativeFloat = 3000.0
     mediation_types: list[str] = Field(default_factory=lambda: ["dispute"])
+    # station units: "own_area_first" (the call's station area, then the nearest free unit
+    # anywhere; a freed unit serves its own area's waiting calls first) or "nearest"
+    jurisdiction: Literal["own_area_first", "nearest"] = "nearest"
 
 
 class IncidentType(Model):
@@ -299,6 +369,7 @@ class IncidentType(Model):
     ]
     district_weights: dict[str, NonNegativeFloat] | None = None
     priority: Annotated[int, Field(ge=1, le=5)] = 3
+    units: Annotated[int, Field(ge=1, le=10)] = 1  # station units sent (police or mediators)
     on_scene_s: Duration
     responders: Annotated[list[ResponderLayer], Field(min_length=1)]
 
@@ -354,7 +425,7 @@ class MissingPerson(Model):
     last_seen_hour: HourOfDay = 22.0
     report_delay_h: NonNegativeFloat = 1.5
     horizon_h: PositiveFloat = 12.0
-    replications: Annotated[int, Field(ge=2)] = 200
+    replications: Annotated[int, Field(ge=2, le=MAX_COUNT)] = 200
     search_radius_m: PositiveFloat = 6000.0
     critical_time_s: Duration = Duration(dist="lognormal", mean_s=4 * 3600.0, cv=0.8)
     police_units: Count = 4
@@ -391,6 +462,26 @@ class Output(Model):
 
     dir: str = "results/{name}-seed{seed}"
 
+    @model_validator(mode="after")
+    def _check(self) -> Output:
+        try:
+            fields = [(f, c, s) for _, f, s, c in string.Formatter().parse(self.dir)
+                      if f is not None]
+        except ValueError as exc:  # an unmatched brace
+            raise ValueError(f"dir: {exc} (got {self.dir!r}); write {{{{ and }}}} for a "
+                             "literal brace") from None
+        for field, conversion, spec in fields:
+            if field not in ("name", "seed") or conversion or spec:
+                written = field + (f"!{conversion}" if conversion else "") + (
+                    f":{spec}" if spec else "")
+                raise ValueError(f"dir: unknown placeholder {{{written}}} (got {self.dir!r}); "
+                                 "use {name} and {seed}, and {{ and }} for a literal brace")
+        folder = self.dir.format(name="name", seed=1)
+        if "\x00" in folder or PurePath(folder).name in ("", ".", ".."):
+            raise ValueError(f"dir: names no results folder (got {self.dir!r}); give one "
+                             "such as 'results/{name}-seed{seed}'")
+        return self
+
 
 class Scenario(Model):
     """A complete, validated scenario: the input of every later stage."""
@@ -421,6 +512,12 @@ class Scenario(Model):
                 raise ValueError(f"missing_person.district: unknown district "
                                  f"{self.missing_person.district!r}; allowed: "
                                  f"{', '.join(sorted(names))}")
+        districts = len(self.city.districts)
+        if self.city.explicit is None and self.zones.household_stations < districts:
+            raise ValueError(
+                f"zones.household_stations: is {self.zones.household_stations} but every one "
+                f"of the {districts} districts needs a station; set it to {districts} or more"
+            )
         if self.warmup_hours >= self.duration_days * 24.0:
             raise ValueError("warmup_hours: must be shorter than the run (duration_days * 24)")
         districts = {d.name for d in self.city.districts}

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse.csgraph import dijkstra
 
 import gridsim
 from gridsim.fleets import shift_seats, station_seats
@@ -117,3 +118,47 @@ def test_a_unit_from_another_area_goes_only_when_the_own_area_has_none_free(
             assert busy, f"unit {u} of station {home[r]} was free at {t_call[r]:.0f} s"
         checked += 1
     assert checked > 0
+
+
+def test_patrol_point_times_are_exact_nearby_and_an_upper_bound_beyond(
+    small_world: World,
+) -> None:
+    scenario = gridsim.load_scenario(SMALL, ["police.patrol_points=3"])
+    world = gridsim.build_world(scenario)
+    points = world.patrol_points
+    graph = world.network.graph("car_s")
+    rng = np.random.default_rng(0)
+    for point in rng.choice(points.node.size, 6, replace=False).tolist():
+        exact = dijkstra(graph, directed=False, indices=int(points.node.flat[point]))
+        station = point // points.per_station
+        targets = rng.choice(world.network.node_count, 200, replace=False)
+        got = np.array([points.travel_s(point, int(v), float(world.node_station_car_s[v,
+                        station])) for v in targets])
+        near = np.isin(targets, points.near_node[
+            points.near_start[point]:points.near_start[point + 1]])
+        assert near.any() and (~near).any()
+        assert np.allclose(got[near], exact[targets[near]], rtol=1e-5)
+        assert np.all(got[~near] >= exact[targets[~near]] * (1 - 1e-5))
+
+
+def test_idle_patrol_units_set_off_from_a_patrol_point_of_their_station() -> None:
+    scenario = gridsim.load_scenario(SMALL, ["police.patrol_points=3",
+                                             "city.congestion.trip_cv=0"])
+    result = gridsim.run(scenario, seed=4)
+    d, inc, world = result.records.dispatches, result.records.incidents, result.world
+    points = world.patrol_points
+    rows = np.flatnonzero(d["kind"] == PATROL)
+    queued = d["t_dispatch_s"][rows] > inc.t_call_s[d["incident"][rows]] + 120.0 + 1e-9
+    # congestion is all ones in small.toml and the spread is off: trips are free flow
+    checked = 0
+    for r in np.flatnonzero(~queued).tolist():
+        row = rows[r]
+        unit, node = int(d["responder"][row]), int(inc.node[d["incident"][row]])
+        station = int(world.fleets.patrol.station[unit])
+        options = [points.travel_s(station * 3 + k, node,
+                                   float(world.node_station_car_s[node, station]))
+                   for k in range(3)]
+        took = d["t_arrive_s"][row] - d["t_dispatch_s"][row]
+        assert np.isclose(options, took, rtol=1e-5).any()
+        checked += 1
+    assert checked > 20

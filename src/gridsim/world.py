@@ -18,6 +18,7 @@ from gridsim.city.network import RoadNetwork
 from gridsim.city.synthetic import generate_city
 from gridsim.city.zones import ZoneMap, build_zones
 from gridsim.fleets import Fleets, build_fleets
+from gridsim.patrol import PatrolPoints, build_patrol_points
 from gridsim.rng import stream
 from gridsim.scenario.schema import Scenario
 
@@ -34,6 +35,7 @@ class World:
     fleets: Fleets
     node_station_car_s: np.ndarray  # (N, S) float32 car seconds between node and station
     catchments: Catchments
+    patrol_points: PatrolPoints  # where idle police wait in their beats (K = 0: stations)
 
     @property
     def district_names(self) -> tuple[str, ...]:
@@ -64,6 +66,9 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
         fleets=fleets,
         node_station_car_s=arrays["node_station_car_s"],
         catchments=build_catchments(scenario, network, zones, fleets, cache, world_key),
+        patrol_points=build_patrol_points(
+            network, zones, node_population, arrays["node_station_car_s"],
+            scenario.police.patrol_points, scenario.city.seed, cache, world_key),
     )
 
 

@@ -54,9 +54,10 @@ class Dispatcher:
 
         self.police = station_dispatch(
             [
-                StationPool(fleets.patrol, KIND_CODE["patrol"], stations, False),
+                StationPool(fleets.patrol, KIND_CODE["patrol"], stations, False,
+                            world.patrol_points, rng=stream(seed, "dispatch.patrol.points")),
                 StationPool(fleets.community_police, KIND_CODE["community_police"], stations,
-                            True),
+                            True, world.patrol_points, fixed_points=True),
             ],
             scenario.police.delay_by_priority_s(), "police",
         )

@@ -23,6 +23,8 @@ import simpy
 from gridsim.fleets import Fleet
 from gridsim.incidents import Incidents
 from gridsim.log import DispatchLog
+from gridsim.patrol import NO_POINT, PatrolPoints
+from gridsim.rng import DrawBuffer
 
 NO_STATION = -1
 
@@ -31,10 +33,21 @@ class StationPool:
     """Which units of one fleet are free, by station; lowest id first within a station."""
 
     def __init__(
-        self, fleet: Fleet, kind_code: int, station_count: int, own_station_only: bool
+        self, fleet: Fleet, kind_code: int, station_count: int, own_station_only: bool,
+        points: PatrolPoints | None = None, fixed_points: bool = False,
+        rng: np.random.Generator | None = None,
     ) -> None:
-        """Start with every unit off duty; ``on_roster`` brings them on."""
+        """Start with every unit off duty; ``on_roster`` brings them on.
+
+        With ``points`` (K > 0), an idle unit waits at a patrol point of its station: a
+        fixed one per unit (``fixed_points``: community police), else one drawn from
+        ``rng`` each time it becomes free; without, it waits at the station.
+        """
         self.fleet = fleet
+        self.points = points if points is not None and points.per_station > 0 else None
+        self._fixed_points = fixed_points
+        self._point_draw = DrawBuffer(rng.random) if rng is not None else None
+        self.position = [NO_POINT] * fleet.size  # patrol point of each idle unit
         self.kind_code = kind_code
         self.own_station_only = own_station_only
         self.free: list[list[int]] = [[] for _ in range(station_count)]  # heaps of unit ids
@@ -63,10 +76,14 @@ class StationPool:
             return NO_STATION, np.inf
         return station, best_s
 
-    def take(self, station: int) -> int:
-        """Return the lowest-id free unit of ``station``, now busy."""
+    def take(self, station: int, unit: int | None = None) -> int:
+        """Return ``unit`` (default: the lowest-id free unit) of ``station``, now busy."""
         waiting = self.free[station]
-        unit = heapq.heappop(waiting)
+        if unit is None or unit == waiting[0]:
+            unit = heapq.heappop(waiting)
+        else:
+            waiting.remove(unit)
+            heapq.heapify(waiting)
         if not waiting:
             self._closed[station] = np.inf
             self._open_stations -= 1
@@ -78,11 +95,38 @@ class StationPool:
         self.busy[unit] = False
         if self.on_duty[unit]:
             station = self._unit_station[unit]
+            self._place(unit, station)
             waiting = self.free[station]
             if not waiting:
                 self._closed[station] = 0.0
                 self._open_stations += 1
             heapq.heappush(waiting, unit)
+
+    def _place(self, unit: int, station: int) -> None:
+        """Put an idle unit at its patrol point (fixed, or drawn afresh)."""
+        if self.points is None:
+            return
+        k = self.points.per_station
+        if self._fixed_points or self._point_draw is None:
+            self.position[unit] = station * k + unit % k
+        else:
+            self.position[unit] = station * k + int(self._point_draw.take_one() * k)
+
+    def travel_s(self, unit: int, node: int, node_station: int, travel_row: np.ndarray
+                 ) -> float:
+        """Return car seconds from where idle ``unit`` waits to ``node`` (free flow)."""
+        station = self._unit_station[unit]
+        point = self.position[unit]
+        if self.points is None or point == NO_POINT:
+            return float(travel_row[station])
+        return self.points.travel_s(point, node, float(travel_row[station]))
+
+    def nearest_free_unit(self, station: int, node: int, travel_row: np.ndarray) -> int:
+        """Return the free unit of ``station`` nearest to ``node`` (ties: lowest id)."""
+        waiting = self.free[station]
+        if self.points is None:
+            return waiting[0]
+        return min(waiting, key=lambda u: (self.travel_s(u, node, station, travel_row), u))
 
     def claim(self, unit: int) -> None:
         """Mark an idle unit that is not waiting in a station list as busy."""
@@ -164,7 +208,8 @@ class StationDispatch:
             if station == NO_STATION:
                 self._enqueue(incident, home, now_s)
                 continue
-            unit = self._pools[pool_index].take(station)
+            pool = self._pools[pool_index]
+            unit = pool.take(station, pool.nearest_free_unit(station, node, travel))
             self._send(pool_index, unit, incident, now_s + self._delay_s[incident])
 
     def _best_free(self, home: int, travel: np.ndarray) -> tuple[int, int]:
@@ -228,8 +273,8 @@ class StationDispatch:
         node = int(self._incidents.node[incident])
         hour = int(t_dispatch_s // 3600.0) % 24
         factor = self._rules.congestion[hour, self._rules.node_character[node]]
-        travel_s = float(self._travel[node, pool.fleet.station[unit]]) * factor * (
-            self._rules.trip_spread())
+        free_flow_s = pool.travel_s(unit, node, int(self._node_station[node]), self._travel[node])
+        travel_s = free_flow_s * factor * self._rules.trip_spread()
         t_arrive = t_dispatch_s + travel_s
         t_free = t_arrive + float(self._incidents.on_scene_s[incident])
         if self._rules.return_to_base:

@@ -282,6 +282,9 @@ class Police(Model):
     )
     community_police: Count = 1300
     community_shift: Shift = Shift(start_h=8, length_h=10)
+    # patrol points per station area: idle patrol units wait at one (drawn afresh each
+    # time they free), community police at a fixed one; 0 = everyone waits at the station
+    patrol_points: Annotated[int, Field(ge=0, le=64)] = 0
     dispatch_delay_s: NonNegativeFloat = 90.0
     # handling delay by priority 1..5; when given it replaces dispatch_delay_s
     dispatch_delay_s_by_priority: Annotated[
@@ -448,7 +451,17 @@ class MissingPerson(Model):
 
 
 class Costs(Model):
-    """Yearly cost of one responder of each kind: what ``gridsim optimize`` minimises."""
+    """Yearly cost of one responder of each kind: what ``gridsim optimize`` minimises.
+
+    ``patrol_unit`` is the yearly cost of one patrol car crewed around the clock (24
+    crew-hours a day: the car and every shift's crew). A scenario's
+    ``police.patrol_units`` are car-shift positions, not cars: each unit works one of the
+    ``patrol_shifts`` (three 8-hour shifts: three units keep one car on the road all
+    day). So each unit is charged once, for its hours: ``patrol_unit * length_h / 24``
+    (133,333 yuan for an 8-hour shift at 400,000; the length is averaged over the shifts
+    by their ``share``), never the round-the-clock cost per shift slot. Every other kind
+    is charged per person, once, whatever its shift.
+    """
 
     patrol_unit: NonNegativeFloat = 400_000.0
     community_police: NonNegativeFloat = 250_000.0

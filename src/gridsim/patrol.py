@@ -1,0 +1,107 @@
+"""Patrol points: where idle police units wait inside their beat, and car times from there.
+
+Larson's patrol model places an idle unit anywhere in its beat; gridsim discretises the
+beat into ``K`` points per station area (nodes drawn by population, fixed per world). An
+idle patrol unit waits at one of its station's points, drawn afresh each time it becomes
+free; a community officer is based at one fixed point (its community). Car times from a
+point are exact to every node within twice its area's farthest station time (a bounded
+Dijkstra from every point, once per world, kept sparse); beyond that the unit drives via
+its station, an upper bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.sparse import csgraph
+
+from gridsim.cache import ArrayCache, cache_key
+from gridsim.city.network import RoadNetwork
+from gridsim.city.zones import ZoneMap
+from gridsim.rng import stream
+
+NO_POINT = -1
+SEARCH_STRETCH = 2.0  # bound each point's search at twice its area's farthest station time
+SOURCE_BATCH = 64
+
+
+@dataclass(frozen=True, eq=False)
+class PatrolPoints:
+    """K points per station area and car seconds from each; empty when K is 0."""
+
+    node: np.ndarray  # (S, K) int32 node of each point
+    to_station_s: np.ndarray  # (S, K) float32 car seconds from the point to its station
+    near_start: np.ndarray  # (S * K + 1,) int64 row pointers of the nodes near each point
+    near_node: np.ndarray  # int32, ascending within a row
+    near_car_s: np.ndarray  # float32 car seconds from the row's point to near_node
+
+    @property
+    def per_station(self) -> int:
+        """Return K, the number of points per station area."""
+        return int(self.node.shape[1])
+
+    def travel_s(self, point: int, node: int, station_car_s: float) -> float:
+        """Return car seconds from ``point`` to ``node`` (via its station outside its area).
+
+        ``station_car_s`` is the car time from the point's station to the node.
+        """
+        start, end = self.near_start[point], self.near_start[point + 1]
+        at = start + int(self.near_node[start:end].searchsorted(np.int32(node)))
+        if at < end and self.near_node[at] == node:
+            return float(self.near_car_s[at])
+        return float(self.to_station_s.flat[point]) + station_car_s
+
+
+def build_patrol_points(
+    network: RoadNetwork, zones: ZoneMap, node_weight: np.ndarray, node_station_car_s:
+    np.ndarray, per_station: int, seed: int, cache: ArrayCache, world_key: str,
+) -> PatrolPoints:
+    """Return ``per_station`` patrol points for every station area (cached by world)."""
+    arrays = cache.get("patrol", cache_key(world_key, "patrol-sparse", per_station), lambda: asdict(
+        _points(network, zones, node_weight, node_station_car_s, per_station, seed)))
+    return PatrolPoints(**arrays)
+
+
+def _points(
+    network: RoadNetwork, zones: ZoneMap, node_weight: np.ndarray,
+    node_station_car_s: np.ndarray, per_station: int, seed: int,
+) -> PatrolPoints:
+    stations = zones.station_count
+    order = np.argsort(zones.node_station, kind="stable")
+    area_start = np.searchsorted(zones.node_station[order], np.arange(stations + 1))
+    point_node = np.zeros((stations, per_station), dtype=np.int32)
+    rng = stream(seed, "patrol.points")
+    for s in range(stations):
+        members = order[area_start[s]:area_start[s + 1]]
+        if per_station == 0 or members.shape[0] == 0:
+            continue
+        weight = node_weight[members] + 1e-12
+        replace = members.shape[0] < per_station
+        point_node[s] = rng.choice(members, per_station, replace=replace,
+                                   p=weight / weight.sum())
+    flat = point_node.ravel()
+    point_station = np.repeat(np.arange(stations), per_station)
+    to_station = node_station_car_s[flat, point_station].reshape(stations, per_station)
+    farthest_s = np.array([
+        node_station_car_s[order[area_start[s]:area_start[s + 1]], s].max(initial=0.0)
+        for s in range(stations)])
+    graph = network.graph("car_s")
+    rows: list[np.ndarray] = []
+    times_kept: list[np.ndarray] = []
+    for first in range(0, flat.shape[0], SOURCE_BATCH):
+        batch = np.arange(first, min(first + SOURCE_BATCH, flat.shape[0]))
+        limits = SEARCH_STRETCH * farthest_s[point_station[batch]]
+        times = np.atleast_2d(csgraph.dijkstra(graph, directed=False, indices=flat[batch],
+                                               limit=float(limits.max())))
+        for row in range(batch.shape[0]):
+            near = np.flatnonzero(times[row] <= limits[row])  # ascending node ids
+            rows.append(near.astype(np.int32))
+            times_kept.append(times[row, near].astype(np.float32))
+    start = np.zeros(flat.shape[0] + 1, dtype=np.int64)
+    np.cumsum([r.shape[0] for r in rows], out=start[1:])
+    return PatrolPoints(
+        node=point_node, to_station_s=to_station.astype(np.float32), near_start=start,
+        near_node=np.concatenate(rows) if rows else np.empty(0, np.int32),
+        near_car_s=np.concatenate(times_kept) if rows else np.empty(0, np.float32),
+    )

@@ -66,7 +66,7 @@ def run(
         "duration_days": scenario.duration_days,
         "gridsim_version": __version__,
         **summarize(records, world.district_names, world.node_district,
-                    warmup_s=scenario.warmup_hours * 3600.0),
+                    warmup_s=scenario.warmup_hours * 3600.0, fleets=world.fleets),
     }
     return RunResult(
         scenario=scenario, seed=seed, world=world, records=records, summary=summary,

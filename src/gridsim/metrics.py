@@ -7,13 +7,16 @@ Percentiles come with distribution-free 95% confidence intervals from order stat
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
 from gridsim.engine import SimulationRecords
 from gridsim.log import KIND_CODE, LOCAL_KINDS, POLICE_KINDS, RESPONDER_KINDS
+
+if TYPE_CHECKING:
+    from gridsim.fleets import Fleets
 
 QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95}
 CI_LEVEL = 0.95
@@ -47,10 +50,12 @@ def incident_outcomes(records: SimulationRecords) -> dict[str, np.ndarray]:
 
 
 def summarize(records: SimulationRecords, district_names: tuple[str, ...],
-              node_district: np.ndarray, warmup_s: float = 0.0) -> dict[str, Any]:
+              node_district: np.ndarray, warmup_s: float = 0.0,
+              fleets: Fleets | None = None) -> dict[str, Any]:
     """Return the JSON-ready summary of one run, counting calls from ``warmup_s`` on.
 
-    Utilisation and alerts cover the whole run, warm-up included.
+    Utilisation and alerts cover the whole run, warm-up included; utilisation by hour of
+    day needs the world's ``fleets`` (their shifts) and is left out without them.
     """
     inc = records.incidents
     counted = inc.t_call_s >= warmup_s
@@ -58,6 +63,7 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
     first, police = out["first_arrival_s"], out["police_arrival_s"]
     district = node_district[inc.node][counted]
     type_id = inc.type_id[counted]
+    priority = inc.priority[counted]
     has_police = np.isfinite(police)
     alerts = records.volunteer_alerts
     summary: dict[str, Any] = {
@@ -78,12 +84,18 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
             name: _group(first, police, district == code)
             for code, name in enumerate(district_names)
         },
+        "by_priority": {
+            str(level): _group(first, police, priority == level)
+            for level in np.unique(priority).tolist()
+        },
         "by_responder_kind": {
             kind: _kind_summary(records, out["first_kind"], code, counted)
             for code, kind in enumerate(RESPONDER_KINDS)
         },
         "by_hour": _by_hour(inc.t_call_s[counted], first),
     }
+    if fleets is not None:
+        summary["utilisation_by_hour"] = utilisation_by_hour(records, fleets)
     return summary
 
 
@@ -152,6 +164,63 @@ def busy_unit_s(
     begin = np.clip(dispatches["t_dispatch_s"][rows], start_s, end_s)
     finish = np.clip(dispatches["t_free_s"][rows], start_s, end_s)
     return float((finish - begin).sum())
+
+
+def utilisation_by_hour(records: SimulationRecords, fleets: Fleets
+                        ) -> dict[str, list[float | None]]:
+    """Return, per station fleet, busy over on-duty unit-seconds in each hour of the day.
+
+    Hour h pools that hour of every simulated day. Busy time is each dispatch's
+    dispatch-to-free span; on-duty time follows each unit's shift. A unit finishing a job
+    after its shift has ended is busy but not on duty, so an hour can exceed 1 (rarely).
+    """
+    d = records.dispatches
+    out: dict[str, list[float | None]] = {}
+    for fleet in (fleets.patrol, fleets.community_police, fleets.mediators):
+        rows = d["kind"] == KIND_CODE[fleet.kind]
+        busy = _by_hour_of_day(d["t_dispatch_s"][rows], d["t_free_s"][rows],
+                               records.duration_s)
+        duty = duty_by_hour(fleet.shift_start_h, fleet.shift_length_h, records.duration_s)
+        out[fleet.kind] = [_ratio(float(b), float(u)) for b, u in zip(busy, duty, strict=True)]
+    return out
+
+
+def duty_by_hour(shift_start_h: np.ndarray, shift_length_h: np.ndarray, duration_s: float
+                 ) -> np.ndarray:
+    """Return the on-duty unit-seconds in each hour of the day over [0, duration_s]."""
+    pairs = np.stack([shift_start_h, shift_length_h], axis=1).astype(float)
+    shifts, units = np.unique(pairs, axis=0, return_counts=True)
+    days = np.arange(-1, math.ceil(duration_s / 86400.0) + 1, dtype=float)
+    starts = ((days[None, :] * 24.0 + shifts[:, :1]) * 3600.0).ravel()
+    ends = starts + np.repeat(shifts[:, 1] * 3600.0, days.shape[0])
+    return _by_hour_of_day(starts, ends, duration_s,
+                           np.repeat(units.astype(float), days.shape[0]))
+
+
+def _by_hour_of_day(starts: np.ndarray, ends: np.ndarray, duration_s: float,
+                    weight: np.ndarray | None = None) -> np.ndarray:
+    """Return the (weighted) time the intervals cover in [0, duration_s], by hour of day."""
+    hours = max(math.ceil(duration_s / 3600.0), 1)
+    edges = np.minimum(np.arange(hours + 1) * 3600.0, duration_s)
+    inside = np.diff(_time_inside(starts, ends, edges, weight))
+    return np.bincount(np.arange(hours) % 24, weights=inside, minlength=24)
+
+
+def _time_inside(starts: np.ndarray, ends: np.ndarray, t: np.ndarray,
+                 weight: np.ndarray | None = None) -> np.ndarray:
+    """Return, for each time in ``t``, the (weighted) length of the intervals before it."""
+    return _ramp(starts, t, weight) - _ramp(ends, t, weight)
+
+
+def _ramp(x: np.ndarray, t: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """Return sum_i weight_i * max(0, t - x_i) for each time in ``t``."""
+    w = np.ones(x.shape[0]) if weight is None else weight
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order]
+    weights = np.concatenate([[0.0], np.cumsum(w)])
+    moments = np.concatenate([[0.0], np.cumsum(w * x)])
+    k = np.searchsorted(x, t, side="right")
+    return np.asarray(weights[k] * t - moments[k])
 
 
 def _group(first: np.ndarray, police: np.ndarray, mask: np.ndarray) -> dict[str, Any]:

@@ -263,49 +263,79 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
 
 
 def _optimize(args: argparse.Namespace, console: Console) -> int:
+    from gridsim.staffing import OptimizeResult
+
     text, source = read_scenario_text(args.scenario)
     scenario = parse_scenario(text, source, args.overrides)
-    target = parse_target(args.target)
+    target = parse_target(args.target, scenario)
     varies = [parse_vary(v, scenario) for v in args.vary]
     if args.json is not None:
         check_output_file(args.json, "--json")
     seed = scenario.seed if args.seed is None else args.seed
     keys = [v.key for v in varies]
 
+    def number(value: float) -> str:
+        return f"{value:,.0f}" if target.seconds else f"{value:.4g}"
+
     def tell(point: OptimizePoint) -> None:
         levels = ", ".join(f"{k}={level}" for k, level in zip(keys, point.levels, strict=True))
-        console.print(f"[dim]optimize: {levels}: mean {point.mean:.4g}, bound "
-                      f"{point.bound:.4g}{' (meets the target)' if point.met else ''}[/dim]")
+        console.print(f"[dim]optimize: {levels}: mean {number(point.mean)}, bound "
+                      f"{number(point.bound)}{' (meets the target)' if point.met else ''}[/dim]")
 
     executor = make_executor(args.workers, args.dask)
     try:
-        result = optimize(text, source, target, varies, args.replications, seed, executor,
-                          args.overrides, tell)
+        result: OptimizeResult = optimize(text, source, target, varies, args.replications,
+                                          seed, executor, args.overrides, tell)
     finally:
         executor.close()
     op = "<=" if target.upper else ">="
-    table = Table(title=f"Trade-off: cheapest staffing meeting {target.metric} {op} "
-                        f"{target.bound:g} (95% one-sided bound, {args.replications} "
-                        "replications each)")
-    for column in (*result.keys, f"{target.metric} mean", "bound", "yearly cost", ""):
+    one_key = len(keys) == 1
+    shown = result.points if one_key else result.curve
+    table = Table(title=(f"{'Evaluated levels' if one_key else 'Trade-off curve'}: "
+                         f"{target.label} {op} {target.bound:g} (95% one-sided bound, "
+                         f"{args.replications} replications each, the same seeds)"))
+    for column in (*result.keys, f"{target.label} mean", "bound", "yearly cost", ""):
         table.add_column(column, justify="right")
-    for point in result.curve:
-        table.add_row(*(f"{level:,}" for level in point.levels), f"{point.mean:.4g}",
-                      f"{point.bound:.4g}", f"{point.cost:,.0f}",
-                      "cheapest" if point is result.best else "")
-    stdout_console().print(table)
+    for point in shown:
+        note = ("cheapest" if point is result.best else
+                "meets" if point.met and one_key else "")
+        table.add_row(*(f"{level:,}" for level in point.levels), number(point.mean),
+                      number(point.bound), f"{point.cost:,.0f}", note)
+    out = stdout_console()
+    out.print(table)
+    if result.violations:
+        out.print(f"{len(result.violations)} non-monotone step(s): more staff, a worse mean "
+                  "by more than the paired standard error (same seeds):", highlight=False)
+        for violation in result.violations:
+            out.print(f"  {violation.describe()}", highlight=False)
+    else:
+        out.print("no non-monotone step among the evaluated levels (none worse than the "
+                  "level below it by more than the paired standard error)", highlight=False)
+    failing = result.failing_above_best()
+    if failing:
+        out.print("more staff than the cheapest, yet failing the target: " + ", ".join(
+            f"{p.levels[-1]:,}" for p in failing), highlight=False)
     runs = result.evaluations * args.replications
-    print(f"{result.evaluations} evaluations ({runs} runs); a full grid at the same "
-          f"resolution would need {result.full_grid_evaluations} evaluations")
+    out.print(f"{result.evaluations} evaluations ({runs:,} runs); every level "
+              f"{'of the range' if one_key else 'of the last key at each value of the first'} "
+              f"would be {result.full_grid_evaluations:,}", highlight=False)
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(
             {"generator": GENERATOR, "keys": result.keys, "target": asdict(target),
+             "replications": args.replications, "seeds": list(result.seeds),
+             "points": [asdict(p) for p in result.points],
              "curve": [asdict(p) for p in result.curve],
              "best": None if result.best is None else asdict(result.best),
-             "evaluations": result.evaluations}, indent=2) + "\n")
+             "violations": [{**asdict(v), "text": v.describe()} for v in result.violations],
+             "evaluations": result.evaluations,
+             "full_grid_evaluations": result.full_grid_evaluations}, indent=2) + "\n")
     if result.best is None:
-        print("no staffing in the range meets the target; widen --vary KEY=LOW:HIGH")
+        print("no evaluated staffing meets the target; widen --vary KEY=LOW:HIGH")
         return EXIT_GOAL_MISSED
+    levels = ", ".join(f"{k}={level:,}" for k, level in zip(keys, result.best.levels,
+                                                             strict=True))
+    out.print(f"cheapest evaluated staffing meeting the target: {levels} ({result.best.cost:,.0f} "
+              "a year); levels not evaluated are not claimed", highlight=False)
     return EXIT_OK
 
 

@@ -115,6 +115,18 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         f"alerts per volunteer: mean {_fmt(alerts.get('mean'), '.2f')}, "
         f"max {_fmt(alerts.get('max'))}"
     )
+    by_hour = summary.get("utilisation_by_hour")
+    if by_hour:
+        console.print("busiest hour (busy over on-duty time): " + ", ".join(
+            _busiest(kind.replace("_", " "), values) for kind, values in by_hour.items()))
+
+
+def _busiest(label: str, values: list[float | None]) -> str:
+    known = [(v, hour) for hour, v in enumerate(values) if v is not None]
+    if not known:
+        return f"{label} -"
+    value, hour = max(known, key=lambda pair: (pair[0], -pair[1]))
+    return f"{label} {value:.0%} at {hour:02d} h"
 
 
 def _fmt(value: float | None, spec: str = ".0f") -> str:

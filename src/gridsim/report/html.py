@@ -82,6 +82,7 @@ def render(results: Results, world: World, run_time_s: float | None) -> str:
              _pct(g["utilisation"])]
             for kind, g in s["by_responder_kind"].items()
         ]),
+        *_utilisation_by_hour(s.get("utilisation_by_hour")),
         "<h2>Figures</h2>",
     ]
     for title, fig in figures:
@@ -90,6 +91,19 @@ def render(results: Results, world: World, run_time_s: float | None) -> str:
                      f"<figcaption>{_e(title)}</figcaption></figure>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _utilisation_by_hour(by_hour: dict[str, list[float | None]] | None) -> list[str]:
+    """Return the heading and table of utilisation by hour (none for older results)."""
+    if not by_hour:
+        return []
+    return [
+        "<h2>Utilisation by hour of day (% of on-duty unit time busy)</h2>",
+        _table(["fleet", *(f"{h:02d}" for h in range(24))], [
+            [kind.replace("_", " "), *("-" if v is None else f"{v * 100:.0f}" for v in values)]
+            for kind, values in by_hour.items()
+        ]),
+    ]
 
 
 def _group_table(groups: dict[str, Any]) -> str:

@@ -155,11 +155,19 @@ def test_a_non_monotone_curve_is_reported_and_the_cheapest_evaluated_level_chose
         assert v.change == pytest.approx(np.mean(np.subtract(high.values, low.values)))
         text = v.describe()
         assert text.startswith(f"police.patrol_units {v.lower:,}→{v.higher:,}: "
-                               "p90_police_arrival_s mean ") and "paired SE" in text
+                               "p90_police_arrival_s mean ") and ", SE " in text
     meeting = [p for p in result.points if p.met]
     assert result.best == min(meeting, key=lambda p: p.cost)  # cheapest evaluated, no inference
     assert all(not p.met for p in result.points if p.levels[0] < result.best.levels[0])
     assert result.evaluations < result.full_grid_evaluations / 3
+
+
+def test_a_level_meeting_the_target_below_a_failing_neighbour_is_found() -> None:
+    # 34 meets, 35 does not, 36 and up do (as on the small town with patrol points)
+    evaluate, calls = fake(lambda lv: 100.0 if lv[0] >= 34 and lv[0] != 35 else 1000.0)
+    result = search(Target("m", True, 500.0), [Vary("k", 20, 40)], evaluate, linear_cost)
+    assert result.best is not None and result.best.levels == (34,)
+    assert {31, 32, 33} <= {lv for (lv,) in calls}  # three below the answer, all failing
 
 
 def test_a_failing_level_above_the_cheapest_is_listed() -> None:
@@ -197,7 +205,11 @@ def test_two_keys_trace_the_cheapest_feasible_second_level_per_first() -> None:
     along_first = [v for v in result.violations if v.key == "police.patrol_units"]
     assert along_first and all((v.lower, v.higher) == (10, 20) for v in along_first)
     assert all(v.others[0][0] == "volunteers.count" for v in along_first)
-    assert result.full_grid_evaluations == 5 * 6001
+    assert result.full_grid_evaluations == 5 * 201  # volunteers to 1/200 of the range: 30
+    for point in result.curve:  # within one resolution step of the exact threshold
+        exact = max(0.0, (1000.0 - 10.0 * point.levels[0] + (150.0 if point.levels[0] == 20
+                                                             else 0.0) - 700.0) * 10.0)
+        assert exact <= point.levels[1] <= exact + 100  # the bound adds ~40, a step 30
 
 
 # --- the search by simulation ------------------------------------------------------------

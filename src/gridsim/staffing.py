@@ -1,15 +1,16 @@
 """Staffing search: the cheapest staffing that meets a response target with confidence.
 
 Nothing assumes that more staff means faster responses: on the small town it does not
-always (unit placement by station shifts as the count changes). One varied level is
-searched on a coarse grid over its range; then the gap below the cheapest level that
-meets the target is refined with finer grids until that level's lower neighbour has been
-evaluated, and its upper neighbour is evaluated too. With two varied levels the same
-search runs along the second for a few values of the first, which traces the trade-off
-curve. Every evaluation runs the same replication seeds (common random numbers), a level
-*meets* the target when the one-sided 95% confidence bound of the metric's mean across
-replications does, and the answer is the cheapest evaluated level that meets it: nothing
-is inferred about levels that were not evaluated.
+always (which units sit where, and which random draws they get, shift as the count
+changes). One varied level is searched on a coarse grid over its range; then the gap
+below the cheapest level that meets the target is refined with finer grids down to the
+resolution (1/200 of the range, at least 1), the three resolution steps below that level
+and one above it are evaluated too, and refinement repeats if any of them is cheaper and
+meets the target. With two varied levels the same search runs along the second for a few
+values of the first, which traces the trade-off curve. Every evaluation runs the same
+replication seeds (common random numbers), a level *meets* the target when the one-sided
+95% confidence bound of the metric's mean across replications does, and the answer is the
+cheapest evaluated level that meets it: nothing is inferred about levels not evaluated.
 
 Wherever a larger evaluated level has a worse mean than the next smaller one by more than
 the paired standard error (differences per replication, the runs sharing seeds), the step
@@ -42,6 +43,8 @@ from gridsim.sweeps import SWEEP_METRICS
 CONFIDENCE = 0.95
 COARSE_LEVELS = 9  # levels of the first grid over a --vary range (ends included)
 REFINE_LEVELS = 4  # levels tried inside a gap in each refinement round
+RESOLUTION_STEPS = 200  # refinement stops at 1/200 of a --vary range (at least 1)
+CHECK_BELOW = 3  # resolution steps below the cheapest level meeting the target, all evaluated
 LEVELS_OF_FIRST = 5  # values of the first of two varied keys on the trade-off curve
 VIOLATION_SE = 1.0  # a step is non-monotone when it is worse by more than this many paired SEs
 Levels = tuple[int, ...]
@@ -154,13 +157,13 @@ class Violation:
         def number(value: float) -> str:
             return f"{value:,.0f} s" if self.seconds else f"{value:.4g}"
 
-        relative = (f"{(self.mean_higher - self.mean_lower) / abs(self.mean_lower):+.1%}, "
+        relative = (f"{(self.mean_higher - self.mean_lower) / abs(self.mean_lower):+.1%}; "
                     if self.mean_lower else "")
         fixed = "".join(f" at {key}={level:,}" for key, level in self.others)
+        change = ("+" if self.change > 0 else "") + number(self.change)
         return (f"{self.key} {self.lower:,}→{self.higher:,}{fixed}: {self.metric} mean "
                 f"{number(self.mean_lower).removesuffix(' s')} → {number(self.mean_higher)} "
-                f"({relative}paired difference {number(self.change)}, paired SE "
-                f"{number(self.paired_se)}, {self.pairs} seeds)")
+                f"({relative}paired difference {change}, SE {number(self.paired_se)})")
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,7 @@ class OptimizeResult:
     best: Point | None  # the cheapest evaluated staffing that meets the target
     violations: list[Violation]
     evaluations: int
-    full_grid_evaluations: int  # every level of the last key (at each value of the first)
+    full_grid_evaluations: int  # the last key at every resolution step (per first value)
     seeds: tuple[int, ...] = ()
 
     def failing_above_best(self) -> list[Point]:
@@ -361,7 +364,8 @@ def search(
     return OptimizeResult(
         keys=tuple(v.key for v in varies), target=target, points=ordered, curve=curve,
         best=best, violations=_violations(target, varies, firsts, points),
-        evaluations=len(points), full_grid_evaluations=len(firsts) * (last.high - last.low + 1),
+        evaluations=len(points),
+        full_grid_evaluations=len(firsts) * ((last.high - last.low) // resolution(last) + 1),
     )
 
 
@@ -369,20 +373,26 @@ def _next_levels(first: Levels, last: Vary, points: dict[Levels, Point],
                  cost: Callable[[Levels], float]) -> list[int]:
     """Return the levels of the last key to evaluate next along ``first`` (none: done).
 
-    Inside the gap below the cheapest level meeting the target, finer grids until the
-    level just below it has been evaluated; then the level just above it.
+    Inside the gap below the cheapest level meeting the target, finer grids until the gap
+    is one resolution step; then the ``CHECK_BELOW`` steps below that level (a cheaper
+    level may meet the target even though its neighbour does not), then one step above.
     """
     best = _cheapest_along(first, points, cost)
     if best is None:
         return []
-    level = best.levels[-1]
-    below = [p.levels[-1] for p in points.values()
-             if p.levels[:-1] == first and p.levels[-1] < level]
-    if below and level - max(below) > 1:
+    step, level = resolution(last), best.levels[-1]
+    evaluated = {p.levels[-1] for p in points.values() if p.levels[:-1] == first}
+    below = [other for other in evaluated if other < level]
+    if below and level - max(below) > step:
         return _inside(max(below), level, REFINE_LEVELS)
-    if level < last.high and (*first, level + 1) not in points:
-        return [level + 1]
-    return []
+    window = [level - k * step for k in range(1, CHECK_BELOW + 1)] + [level + step]
+    return [other for other in window
+            if last.low <= other <= last.high and other not in evaluated]
+
+
+def resolution(vary: Vary) -> int:
+    """Return the step the search refines a --vary range to: 1/RESOLUTION_STEPS, at least 1."""
+    return max(1, (vary.high - vary.low) // RESOLUTION_STEPS)
 
 
 def _cheapest_along(first: Levels, points: dict[Levels, Point],

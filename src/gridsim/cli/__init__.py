@@ -305,12 +305,13 @@ def _optimize(args: argparse.Namespace, console: Console) -> int:
     out.print(table)
     if result.violations:
         out.print(f"{len(result.violations)} non-monotone step(s): more staff, a worse mean "
-                  "by more than the paired standard error (same seeds):", highlight=False)
+                  f"by more than the paired SE over the same {args.replications} seeds:",
+                  highlight=False)
         for violation in result.violations:
             out.print(f"  {violation.describe()}", highlight=False)
     else:
-        out.print("no non-monotone step among the evaluated levels (none worse than the "
-                  "level below it by more than the paired standard error)", highlight=False)
+        out.print("no non-monotone step: no evaluated level did worse than the one below it "
+                  "by more than the paired SE", highlight=False)
     failing = result.failing_above_best()
     if failing:
         out.print("more staff than the cheapest, yet failing the target: " + ", ".join(
@@ -334,8 +335,8 @@ def _optimize(args: argparse.Namespace, console: Console) -> int:
         return EXIT_GOAL_MISSED
     levels = ", ".join(f"{k}={level:,}" for k, level in zip(keys, result.best.levels,
                                                              strict=True))
-    out.print(f"cheapest evaluated staffing meeting the target: {levels} ({result.best.cost:,.0f} "
-              "a year); levels not evaluated are not claimed", highlight=False)
+    out.print(f"cheapest evaluated staffing meeting the target: {levels} "
+              f"({result.best.cost:,.0f} a year)", highlight=False)
     return EXIT_OK
 
 

@@ -87,22 +87,33 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
     optimize_cmd = sub.add_parser(
-        "optimize", help="find the cheapest staffing that meets a response target"
+        "optimize", help="find the cheapest staffing that meets a response target",
+        description="Search for the cheapest staffing that meets a response target, without "
+                    "assuming more staff is never slower: a coarse grid, refined below the "
+                    "cheapest level that meets the target; steps where more staff did worse "
+                    "(by more than the paired standard error, same seeds) are reported.",
     )
     optimize_cmd.add_argument("scenario", help="scenario TOML")
-    optimize_cmd.add_argument("--target", required=True,
-                              help="e.g. 'p90_first_arrival_s<=300' (one-sided 95%% bound)")
+    optimize_cmd.add_argument("--target", required=True, metavar="METRIC<=NUMBER",
+                              help="one-sided 95%% bound on the mean over replications: "
+                                   "STAT_KIND_arrival_s[_priorityN] with STAT p50, p90, p95 or "
+                                   "mean and KIND first (anyone) or police, e.g. "
+                                   "'p90_police_arrival_s_priority1<=600'; or a sweep metric, "
+                                   "e.g. 'answered_share>=0.99'")
     optimize_cmd.add_argument("--vary", action="append", required=True,
                               metavar="KEY[=LOW:HIGH]",
-                              help="a staffing level to search (once or twice)")
+                              help="a staffing level to search (once, or twice for a trade-off "
+                                   "curve)")
     optimize_cmd.add_argument("--replications", type=positive_int, default=10, metavar="R",
-                              help="replications per evaluation (default 10)")
+                              help="replications per evaluation, the same seeds for every "
+                                   "level (default 10; at least 2)")
     optimize_cmd.add_argument("--seed", type=seed_value, help="root seed (default: the scenario's)")
     optimize_cmd.add_argument("--workers", type=worker_count, metavar="N",
                               help="worker processes (default: one per core)")
     optimize_cmd.add_argument("--dask", metavar="ADDRESS", help="tcp://host:8786 or local")
     optimize_cmd.add_argument("--json", type=Path, metavar="FILE",
-                              help="also write the curve here")
+                              help="also write every evaluated point, the curve, the cheapest "
+                                   "and the non-monotone steps here")
     _add_overrides(optimize_cmd)
 
     regress_cmd = sub.add_parser(

@@ -202,6 +202,7 @@ def _by_hour_of_day(starts: np.ndarray, ends: np.ndarray, duration_s: float,
     """Return the (weighted) time the intervals cover in [0, duration_s], by hour of day."""
     hours = max(math.ceil(duration_s / 3600.0), 1)
     edges = np.minimum(np.arange(hours + 1) * 3600.0, duration_s)
+    starts, ends = np.clip(starts, 0.0, duration_s), np.clip(ends, 0.0, duration_s)  # no inf
     inside = np.diff(_time_inside(starts, ends, edges, weight))
     return np.bincount(np.arange(hours) % 24, weights=inside, minlength=24)
 

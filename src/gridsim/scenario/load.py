@@ -81,7 +81,12 @@ def apply_override(data: dict[str, Any], override: str) -> None:
         raise InputError(
             f"--set {override!r}: expected key.path=value, e.g. volunteers.count=20000"
         )
-    value = parse_override_value(raw_value.strip())
+    try:
+        value = parse_override_value(raw_value.strip())
+    except RecursionError:  # tomllib recurses once per nested array or table
+        raise InputError(
+            f"--set {key_path.strip()}=...: the value is nested too deeply; flatten it"
+        ) from None
     node: dict[str, Any] = data
     for depth, key in enumerate(keys[:-1]):
         child = node.setdefault(key, {})

@@ -410,6 +410,9 @@ class Behaviour(Model):
         return self
 
 
+MIN_INSPECT_S = 1.0  # a moving searcher's look at a spot; 0 lets simulated time stand still
+
+
 class SearcherKind(Model):
     """One kind of searcher: how many, how soon, how fast, how well it sees (day/night)."""
 
@@ -447,6 +450,14 @@ class MissingPerson(Model):
         if self.category not in self.behaviours:
             raise ValueError(f"category: unknown category {self.category!r}; allowed: "
                              f"{', '.join(sorted(self.behaviours))}")
+        for kind in ("police", "grid", "volunteer"):
+            inspect_s = getattr(self, kind).inspect_s
+            if inspect_s < MIN_INSPECT_S:
+                raise ValueError(
+                    f"{kind}.inspect_s: is {inspect_s:g} but a searcher on the move needs at "
+                    f"least {MIN_INSPECT_S:g} s per spot (else it can search the same spot "
+                    "again and again at no cost in time); e.g. 30"
+                )
         return self
 
 
@@ -525,11 +536,12 @@ class Scenario(Model):
                 raise ValueError(f"missing_person.district: unknown district "
                                  f"{self.missing_person.district!r}; allowed: "
                                  f"{', '.join(sorted(names))}")
-        districts = len(self.city.districts)
-        if self.city.explicit is None and self.zones.household_stations < districts:
+        n_districts = len(self.city.districts)
+        if self.city.explicit is None and self.zones.household_stations < n_districts:
             raise ValueError(
                 f"zones.household_stations: is {self.zones.household_stations} but every one "
-                f"of the {districts} districts needs a station; set it to {districts} or more"
+                f"of the {n_districts} districts needs a station; set it to {n_districts} or "
+                "more"
             )
         if self.warmup_hours >= self.duration_days * 24.0:
             raise ValueError("warmup_hours: must be shorter than the run (duration_days * 24)")

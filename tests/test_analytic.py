@@ -20,6 +20,7 @@ from gridsim.analytic import (
     hypercube_approx,
     hypercube_error,
     hypercube_exact,
+    priority_mmc,
     prob_wait_exceeds,
 )
 
@@ -98,6 +99,118 @@ def test_erlang_c_rejects_bad_input(lam: float, mu: float, c: int) -> None:
 def test_erlang_c_unstable_message_is_clear() -> None:
     with pytest.raises(ValueError, match="rho"):
         erlang_c(3.0, 1.0, 3)
+
+
+# ----------------------------------------------------------------------------------------
+# Non-preemptive priority M/M/c (Cobham)
+# ----------------------------------------------------------------------------------------
+
+
+def test_priority_single_server_is_the_mm1_priority_formula() -> None:
+    # M/M/1: W0 = rho / mu (residual exponential service), sigma_k in lambda / mu
+    lam, mu = [0.1, 0.25, 0.3], 1.0
+    r = priority_mmc(lam, mu, 1)
+    rho = sum(lam) / mu
+    sigma = np.cumsum(lam) / mu
+    before = np.concatenate([[0.0], sigma[:-1]])
+    expected = (rho / mu) / ((1.0 - before) * (1.0 - sigma))
+    assert r.mean_waits == pytest.approx(tuple(expected), rel=1e-12)
+    # textbook numbers: two classes of 0.25 each at mu = 1 wait 2/3 and 4/3
+    two = priority_mmc([0.25, 0.25], 1.0, 1)
+    assert two.mean_waits == pytest.approx((2.0 / 3.0, 4.0 / 3.0), rel=1e-12)
+
+
+@pytest.mark.parametrize(("lam", "mu", "c"), [(2.0, 1.0, 3), (0.95 * 50 / 300, 1 / 300, 50)])
+def test_priority_one_class_is_erlang_c(lam: float, mu: float, c: int) -> None:
+    r = priority_mmc([lam], mu, c)
+    fcfs = erlang_c(lam, mu, c)
+    assert r.mean_waits == pytest.approx((fcfs.mean_wait,), rel=1e-12)
+    assert r.prob_wait == pytest.approx(fcfs.prob_wait, rel=1e-12)
+    assert r.utilisation == pytest.approx(fcfs.utilisation)
+
+
+@given(
+    rates=st.lists(st.floats(0.05, 1.0), min_size=1, max_size=5),
+    servers=st.integers(1, 30),
+    load=st.floats(0.05, 0.98),
+)
+@settings(max_examples=100, deadline=None)
+def test_priority_conserves_the_fcfs_mean_wait(
+    rates: list[float], servers: int, load: float
+) -> None:
+    """Kleinrock's conservation law: same service for all, so the mean over calls is FCFS."""
+    lam = np.array(rates) / sum(rates) * load * servers  # mu = 1
+    r = priority_mmc(lam.tolist(), 1.0, servers)
+    overall = float(np.dot(lam, r.mean_waits) / lam.sum())
+    assert overall == pytest.approx(erlang_c(lam.sum(), 1.0, servers).mean_wait, rel=1e-9)
+    assert all(a <= b for a, b in zip(r.mean_waits, r.mean_waits[1:], strict=False))
+
+
+def _priority_ctmc(lam: tuple[float, float], mu: float, c: int, max_queue: int
+                   ) -> tuple[float, float]:
+    """Mean waits of two classes from the Markov chain (busy, queued 1, queued 2), by Little.
+
+    Every class has the same service rate, so who is in service does not matter: a server
+    that frees takes a waiting class-1 call if any, else a class-2 call.
+    """
+    from scipy import sparse
+    from scipy.sparse.linalg import spsolve
+
+    states = [(b, 0, 0) for b in range(c)] + [
+        (c, q1, q2) for q1 in range(max_queue + 1) for q2 in range(max_queue + 1 - q1)
+    ]
+    index = {s: i for i, s in enumerate(states)}
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+
+    def add(i: int, target: tuple[int, int, int], rate: float) -> None:
+        rows.append(i)
+        cols.append(index[target])
+        vals.append(rate)
+
+    for (b, q1, q2), i in index.items():
+        if b < c:
+            add(i, (b + 1, 0, 0), lam[0] + lam[1])
+        elif q1 + q2 < max_queue:
+            add(i, (c, q1 + 1, q2), lam[0])
+            add(i, (c, q1, q2 + 1), lam[1])
+        if b == 0:
+            continue
+        if q1 > 0:
+            add(i, (c, q1 - 1, q2), b * mu)
+        elif q2 > 0:
+            add(i, (c, 0, q2 - 1), b * mu)
+        else:
+            add(i, (b - 1, 0, 0), b * mu)
+    size = len(states)
+    gen = sparse.csr_matrix((vals, (rows, cols)), shape=(size, size)).tolil()
+    gen.setdiag(-np.asarray(gen.sum(axis=1)).ravel())
+    a = gen.T.tolil()
+    a[0, :] = np.ones(size)
+    rhs = np.zeros(size)
+    rhs[0] = 1.0
+    pi = spsolve(a.tocsc(), rhs)
+    q1_mean = sum(pi[i] * s[1] for s, i in index.items())
+    q2_mean = sum(pi[i] * s[2] for s, i in index.items())
+    return q1_mean / lam[0], q2_mean / lam[1]
+
+
+@pytest.mark.parametrize(("lam", "c"), [((0.3, 0.4), 1), ((0.5, 0.9), 2), ((0.6, 1.5), 3)])
+def test_priority_matches_a_brute_force_markov_chain(lam: tuple[float, float], c: int) -> None:
+    chain = _priority_ctmc(lam, 1.0, c, max_queue=120)
+    assert priority_mmc(lam, 1.0, c).mean_waits == pytest.approx(chain, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("lam", "mu", "c", "match"),
+    [([], 1.0, 1, "at least one class"), ([0.5, 0.0], 1.0, 1, "arrival_rates\\[1\\]"),
+     ([0.5], -1.0, 1, "service_rate"), ([0.5], 1.0, 0, "servers"),
+     ([0.6, 0.5], 1.0, 1, "unstable")],
+)
+def test_priority_rejects_bad_input(lam: list[float], mu: float, c: int, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        priority_mmc(lam, mu, c)
 
 
 # ----------------------------------------------------------------------------------------

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from gridsim.dispatch.station import NO_STATION, StationDispatch, StationPool
-from gridsim.verify import compare, hypercube_case, mmc_case, run_case
+from gridsim.verify import (
+    compare,
+    hypercube_case,
+    mmc_case,
+    priority_case,
+    run_case,
+    welch_half_width,
+)
 
 REPS, ARRIVALS = 6, 20_000
 
@@ -19,6 +27,17 @@ def _all_ok(case, replications: int = REPS, seed: int = 11) -> bool:  # type: ig
 @pytest.mark.parametrize(("servers", "utilisation"), [(1, 0.5), (5, 0.8)])
 def test_mmc_matches_erlang_c(servers: int, utilisation: float) -> None:
     assert _all_ok(mmc_case(servers, utilisation, ARRIVALS))
+
+
+def test_priority_queue_matches_cobham() -> None:
+    assert _all_ok(priority_case(4, 0.88, arrivals=ARRIVALS))
+
+
+@pytest.mark.parametrize("given", [(3, 2, 1), (2, 2, 2)])
+def test_a_wrong_priority_order_is_caught(given: tuple[int, int, int]) -> None:
+    # the engine ranks the types backwards, or not at all (first come, first served);
+    # theory keeps 1, 2, 3
+    assert not _all_ok(priority_case(4, 0.88, arrivals=ARRIVALS, engine_priorities=given))
 
 
 def test_hypercube_n3_matches_the_exact_model() -> None:
@@ -55,3 +74,12 @@ def test_a_broken_dispatch_order_is_caught(monkeypatch: pytest.MonkeyPatch) -> N
     assert _all_ok(case)
     monkeypatch.setattr(StationPool, "nearest", farthest)
     assert not _all_ok(case)
+
+
+def test_welch_half_width_is_scipys_welch_test() -> None:
+    """Moving one sample so the difference of means equals the half-width gives p = 0.05."""
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(10.0, 2.0, 7), rng.normal(11.0, 5.0, 12)
+    half = welch_half_width(a, b, 0.95)
+    shifted = a - (a.mean() - b.mean()) + half
+    assert stats.ttest_ind(shifted, b, equal_var=False).pvalue == pytest.approx(0.05, rel=1e-9)

@@ -9,6 +9,8 @@ Contents:
 * :func:`hypercube_approx` -- Larson's (1975) approximate procedure (N nonlinear equations
   in the unit workloads with M/M/N correction factors).
 * :func:`hypercube_error` -- largest absolute workload difference between two results.
+* :func:`priority_mmc` -- each class's mean wait in a non-preemptive priority M/M/c queue
+  (Cobham 1954).
 
 All rates share one time unit (e.g. per second); times are in the reciprocal unit.
 """
@@ -21,15 +23,18 @@ from gridsim.analytic.hypercube import (
     hypercube_error,
     hypercube_exact,
 )
+from gridsim.analytic.priority import PriorityMMC, priority_mmc
 
 __all__ = [
     "MAX_EXACT_UNITS",
     "ErlangC",
     "HypercubeResult",
+    "PriorityMMC",
     "erlang_b",
     "erlang_c",
     "hypercube_approx",
     "hypercube_error",
     "hypercube_exact",
+    "priority_mmc",
     "prob_wait_exceeds",
 ]

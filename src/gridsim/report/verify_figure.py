@@ -34,7 +34,7 @@ def save_verify_figure(rows: Sequence[Comparison], path: Path) -> None:
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_yticks(y, [f"{r.name}: {r.metric}" for r in rows], fontsize=8)
     ax.set_xlabel("simulated / analytic (bars: simultaneous 95% CI)")
-    ax.set_title("gridsim verify: engine against Erlang C and the hypercube model")
+    ax.set_title("gridsim verify: the engine against queueing theory")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     write_bytes_atomic(path, png_bytes(fig))

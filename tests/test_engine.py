@@ -10,6 +10,7 @@ from scipy.sparse import csgraph
 
 from gridsim import build_world, load_scenario, run
 from gridsim.api import RunResult
+from gridsim.dispatch.volunteers import volunteer_travel
 from gridsim.engine import roster_times_s, simulate
 from gridsim.incidents import Incidents, generate_incidents
 from gridsim.log import KIND_CODE, POLICE_KINDS
@@ -82,9 +83,13 @@ def _check_invariants(result: RunResult) -> None:
             road_m = csgraph.dijkstra(world.network.graph(), indices=base)[
                 np.arange(rows.shape[0]), node[rows]
             ]
-            cfg = scenario.grid_workers if kind == KIND_CODE["grid_worker"] else scenario.volunteers
-            speed = scenario.city.speed_mps(cfg.mode)
-            expected = cfg.reaction_s + road_m / speed
+            if kind == KIND_CODE["grid_worker"]:
+                cfg = scenario.grid_workers
+                speed = scenario.city.speed_mps(cfg.mode)
+                expected = cfg.reaction_s + road_m / speed
+            else:  # each volunteer at their own speed, from accepting (t_dispatch_s)
+                speed = volunteer_travel(scenario.volunteers, fleet.size, scenario.city.seed)[1]
+                expected = scenario.volunteers.reaction_s + road_m / speed[d["responder"][rows]]
             assert np.allclose(d["t_arrive_s"][rows] - d["t_dispatch_s"][rows], expected,
                                atol=1e-6)
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from gridsim import __version__
+from gridsim.dispatch.volunteers import TRAVEL_MODES, volunteer_travel
 from gridsim.engine import ProgressCallback, SimulationRecords, simulate
 from gridsim.incidents import generate_incidents
 from gridsim.log import RESPONDER_KINDS
@@ -80,6 +81,8 @@ def result_files(result: RunResult) -> dict[str, Writer]:
     inc = records.incidents
     outcomes = incident_outcomes(records)
     d = records.dispatches
+    mode, speed_mps = volunteer_travel(result.scenario.volunteers, world.fleets.volunteers.size,
+                                       result.scenario.city.seed)
     return {
         "summary.json": json_writer(result.summary),
         "scenario.json": json_writer(result.scenario.model_dump(mode="json")),
@@ -102,6 +105,9 @@ def result_files(result: RunResult) -> dict[str, Writer]:
             "volunteer": np.arange(world.fleets.volunteers.size, dtype=np.int32),
             "home_node": world.fleets.volunteers.base_node,
             "alerts": records.volunteer_alerts,
+            "mode": categorical(mode, TRAVEL_MODES),
+            "speed_mps": speed_mps,
+            "active_at_end": records.volunteer_active,
         }),
         "dispatches.parquet": parquet_writer({
             "incident": d["incident"],

@@ -1,8 +1,9 @@
 """Who can reach each node, and how far by road: computed once per world, not per call.
 
-For every node v: the volunteers living within the broadcast radius, the workers of v's
-grid within the grid radius (both nearest first, ties by id), and the nearest watch point
-within its radius. A call at v then costs a slice, not a graph search.
+For every node v: the volunteers living within the radius of the last alert round (the
+first round's radius times the growth per round; ``gridsim.dispatch.volunteers``), the
+workers of v's grid within the grid radius (both nearest first, ties by id), and the
+nearest watch point within its radius. A call at v then costs a slice, not a graph search.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ NO_WATCH_POINT = -1
 class Catchments:
     """Per-node lists of responders who could come, nearest first."""
 
-    volunteers: Reach  # row v: volunteer ids within the broadcast radius of node v
+    volunteers: Reach  # row v: volunteer ids within the last alert round's radius of node v
     grid_workers: Reach  # row v: ids of the workers of v's grid within the grid radius
     watch_point: np.ndarray  # (N,) int32 nearest watch point within its radius, or -1
     watch_point_m: np.ndarray  # (N,) float32 road metres to it
@@ -40,7 +41,7 @@ def build_catchments(
     cache: ArrayCache, world_key: str,
 ) -> Catchments:
     """Return the catchments of every node (node-level searches come from ``cache``)."""
-    radius_m = scenario.dispatch.volunteer_radius_m
+    radius_m = scenario.volunteers.alerting.largest_radius_m(scenario.dispatch.volunteer_radius_m)
     nodes_near = Reach(**cache.get(
         "reach", cache_key(world_key, "nodes", radius_m),
         lambda: asdict(reach_within(network, np.arange(network.node_count), radius_m)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -34,6 +34,10 @@ class SimulationRecords:
     duration_s: float
     duty_unit_s: dict[str, float]  # on-duty unit-seconds of each station-based kind
     volunteer_alerts: np.ndarray  # (volunteers,) alerts each volunteer received
+    # (volunteers,) bool: still in the pool at the end of the run (churn, recruits)
+    volunteer_active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # alerting counts over the run (gridsim.dispatch.volunteers.TALLY_KEYS)
+    volunteer_tally: dict[str, int] = field(default_factory=dict)
 
 
 def simulate(
@@ -57,6 +61,8 @@ def simulate(
             for code, unit_s in layer.duty_unit_s().items()
         },
         volunteer_alerts=dispatcher.volunteers.alerts_per_volunteer(),
+        volunteer_active=dispatcher.volunteers.active_at(duration_s),
+        volunteer_tally=dispatcher.volunteers.tally(),
     )
 
 

@@ -63,8 +63,8 @@ def estimate(scenario: Scenario) -> list[Part]:
               "watch_points.count": scenario.watch_points.count}
     fleet_key = max(counts, key=lambda key: counts[key])
     nodes_per_m2 = _nodes_per_m2_where_people_live(scenario, nodes)
-    reach_nodes = min(float(nodes), nodes_per_m2 * math.pi * scenario.dispatch.volunteer_radius_m
-                      ** 2 * REACH_SHARE + 1.0)
+    radius_m = scenario.volunteers.alerting.largest_radius_m(scenario.dispatch.volunteer_radius_m)
+    reach_nodes = min(float(nodes), nodes_per_m2 * math.pi * radius_m**2 * REACH_SHARE + 1.0)
     catchment = (nodes + volunteers) * reach_nodes
     grid_entries = grid_workers * max(nodes / grids, 1.0)
     incidents = scenario.duration_days * sum(t.rate_per_day for t in scenario.incidents.values())

@@ -76,6 +76,7 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
         "community_police_utilisation": _utilisation(records, ("community_police",)),
         "mediator_utilisation": _utilisation(records, ("mediator",)),
         "volunteer_alerts_per_volunteer": _describe_counts(alerts),
+        "volunteers": volunteer_summary(records),
         "by_type": {
             name: _group(first, police, type_id == code)
             for code, name in enumerate(inc.type_names)
@@ -277,6 +278,45 @@ def _describe_counts(counts: np.ndarray) -> dict[str, Any]:
         "p99": _round(np.quantile(counts, 0.99)),
         "max": int(counts.max()),
         "alerted_share": _round((counts > 0).mean(), 4),
+    }
+
+
+def volunteer_summary(records: SimulationRecords) -> dict[str, Any]:
+    """Return the volunteer section: alert load per volunteer-year, pool kept, alert outcomes.
+
+    Over the whole run, warm-up included (like the alerts). Alerts per volunteer are
+    scaled to a year (x 365 / duration_days) over every seat of the pool; a redundant
+    arrival is a volunteer arriving at an incident after its first volunteer.
+    """
+    alerts = records.volunteer_alerts
+    tally = records.volunteer_tally
+    d = records.dispatches
+    rows = d["kind"] == KIND_CODE["volunteer"]
+    arrivals = np.bincount(d["incident"][rows], minlength=records.incidents.count)
+    per_year = alerts * (365.0 * 86_400.0 / records.duration_s)
+    alerted = tally.get("alerted_incidents", 0)
+    empty = alerts.shape[0] == 0
+    return {
+        "pool": int(alerts.shape[0]),
+        "active_share_end": None if empty or records.volunteer_active.shape[0] == 0
+        else _round(records.volunteer_active.mean(), 4),
+        "alerts": tally.get("alerts", int(alerts.sum())),
+        "alerted_incidents": alerted,
+        "rounds_per_alerted_incident": _ratio(tally.get("rounds", 0), alerted),
+        "alerts_per_volunteer_year": {
+            "mean": None if empty else _round(per_year.mean()),
+            **{label: None if empty else _round(np.quantile(per_year, q))
+               for label, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))},
+        },
+        "accepts": tally.get("accepts", 0),
+        "stand_downs": tally.get("stand_downs", 0),
+        "no_shows": tally.get("no_shows", 0),
+        "arrivals": int(rows.sum()),
+        "incidents_reached": int((arrivals > 0).sum()),
+        "redundant_arrivals": int(np.maximum(arrivals - 1, 0).sum()),
+        "left_after_alert": tally.get("left_after_alert", 0),
+        "left_base": tally.get("left_base", 0),
+        "recruited": tally.get("recruited", 0),
     }
 
 

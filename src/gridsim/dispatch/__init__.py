@@ -8,8 +8,9 @@ import numpy as np
 import simpy
 
 from gridsim.dispatch.base import Layer, Rostered
-from gridsim.dispatch.local import GridPush, LocalResponders, VolunteerBroadcast, WatchPointHelp
+from gridsim.dispatch.local import GridPush, LocalResponders, WatchPointHelp
 from gridsim.dispatch.station import StationDispatch, StationPool, StationRules
+from gridsim.dispatch.volunteers import VolunteerAlerts, volunteer_travel
 from gridsim.incidents import Incidents
 from gridsim.log import KIND_CODE, DispatchLog
 from gridsim.rng import DrawBuffer, stream
@@ -74,14 +75,10 @@ class Dispatcher:
             ),
             incidents.node, catchments.grid_workers, grid_cfg.response_prob,
         )
-        self.volunteers = VolunteerBroadcast(
-            LocalResponders(
-                fleets.volunteers, log, stream(seed, "dispatch.volunteers"),
-                scenario.city.speed_mps(vol_cfg.mode), vol_cfg.reaction_s, vol_cfg.on_scene_s,
-                scenario.dispatch.volunteer_max_dispatched,
-            ),
-            incidents.node, catchments.volunteers, vol_cfg.availability_by_hour,
-            vol_cfg.acceptance_prob,
+        self.volunteers = VolunteerAlerts(
+            vol_cfg, scenario.dispatch.volunteer_radius_m,
+            scenario.dispatch.volunteer_max_dispatched, catchments.volunteers, incidents.node,
+            log, seed, volunteer_travel(vol_cfg, fleets.volunteers.size, scenario.city.seed)[1],
         )
         self.watch_points = WatchPointHelp(
             incidents.node, catchments.watch_point, catchments.watch_point_m, log,

@@ -1,8 +1,9 @@
-"""Layers of people already near the incident: grid push, volunteer broadcast, watch points.
+"""Layers of people already near the incident: grid push and watch points.
 
-None of them has a simpy process or event: a responder's state is one ``busy_until_s``
+Neither has a simpy process or event: a responder's state is one ``busy_until_s``
 number, compared with the clock when the next call comes. Who could come to a node is
 precomputed (``gridsim.catchments``), nearest first, so a call costs a few array slices.
+Volunteers, alerted in rounds with fatigue and churn, are ``gridsim.dispatch.volunteers``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import sparse
 
 from gridsim.catchments import NO_WATCH_POINT
 from gridsim.city.reach import Reach
@@ -108,46 +108,6 @@ class GridPush:
             on_duty = self._responders.fleet.on_duty(now_s, ids)
             ids, dist_m = ids[on_duty], dist_m[on_duty]
         self._responders.send(incident, now_s, ids, dist_m, self._response_prob)
-
-
-class VolunteerBroadcast:
-    """Alerts every volunteer living within the radius; each free one may accept.
-
-    The alert reaches every volunteer in the radius, busy or not, so alerts per
-    volunteer follow from the incidents alone (``alerts_per_volunteer``).
-    """
-
-    def __init__(
-        self, responders: LocalResponders, incident_node: np.ndarray, near: Reach,
-        availability_by_hour: list[float], acceptance_prob: float,
-    ) -> None:
-        """Serve calls at ``incident_node`` from the volunteer catchment ``near``."""
-        self._responders = responders
-        self._incident_node = incident_node
-        self._near = near
-        self._willing_by_hour = (np.asarray(availability_by_hour) * acceptance_prob).tolist()
-        self._alerted_node: list[int] = []
-
-    def respond(self, incident: int, now_s: float) -> None:
-        """Alert the volunteers in the radius and send the first free ones who accept."""
-        node = int(self._incident_node[incident])
-        self._alerted_node.append(node)
-        s, e = self._near.start[node], self._near.start[node + 1]
-        if s == e:
-            return
-        hour = int(now_s // 3600.0) % 24
-        self._responders.send(incident, now_s, self._near.item[s:e], self._near.dist_m[s:e],
-                              self._willing_by_hour[hour])
-
-    def alerts_per_volunteer(self) -> np.ndarray:
-        """Return how many alerts each volunteer has received so far (int64)."""
-        near = self._near
-        calls_at = np.bincount(self._alerted_node, minlength=near.rows).astype(np.float64)
-        reaches = sparse.csr_matrix(  # node x volunteer: who an alert at the node reaches
-            (np.ones(near.item.shape[0], dtype=np.float64), near.item, near.start),
-            shape=(near.rows, self._responders.fleet.size),
-        )
-        return np.rint(reaches.T @ calls_at).astype(np.int64)
 
 
 class WatchPointHelp:

@@ -329,17 +329,104 @@ def _default_availability() -> list[float]:
     return [0.04] * 6 + [0.10, 0.18] + [0.25] * 10 + [0.20] * 4 + [0.10, 0.06]
 
 
+class ModeSpeed(Model):
+    """One way volunteers travel: its share of the pool and a log-normal speed (road m/s)."""
+
+    share: NonNegativeFloat
+    median_mps: PositiveFloat
+    cv: Annotated[float, Field(ge=0.0, le=5.0)] = 0.3
+
+
+class VolunteerTravel(Model):
+    """How volunteers get to an incident: each draws a mode by share, then its own speed."""
+
+    walk: ModeSpeed = ModeSpeed(share=0.50, median_mps=1.4, cv=0.3)
+    ebike: ModeSpeed = ModeSpeed(share=0.35, median_mps=3.5, cv=0.3)
+    car: ModeSpeed = ModeSpeed(share=0.15, median_mps=6.0, cv=0.4)
+
+    @model_validator(mode="after")
+    def _check(self) -> VolunteerTravel:
+        if self.walk.share + self.ebike.share + self.car.share <= 0.0:
+            raise ValueError("share: give at least one of walk, ebike, car a positive share")
+        return self
+
+
+class Alerting(Model):
+    """How the app alerts: rounds of the nearest free volunteers, widening until enough accept.
+
+    Round k (0, 1, ...) alerts up to ``round_size`` volunteers within
+    ``dispatch.volunteer_radius_m * radius_growth**k``; a round goes out
+    ``round_interval_s`` after the last one only while fewer than
+    ``dispatch.volunteer_max_dispatched`` have accepted.
+    """
+
+    round_size: AtLeastOne = 3
+    round_interval_s: PositiveFloat = 60.0
+    radius_growth: Annotated[float, Field(ge=1.0, le=10.0)] = 2.0
+    max_rounds: Annotated[int, Field(ge=1, le=20)] = 2
+    # [start_h, end_h]: no alerts from start to end (may wrap midnight); [] for none
+    quiet_hours: Annotated[list[HourOfDay], Field(max_length=2)] = Field(default_factory=list)
+    max_alerts_per_week: AtLeastOne | None = None  # per volunteer, days 0-6, 7-13, ... of the run
+
+    @model_validator(mode="after")
+    def _check(self) -> Alerting:
+        if len(self.quiet_hours) == 1 or (
+            len(self.quiet_hours) == 2 and self.quiet_hours[0] == self.quiet_hours[1]
+        ):
+            raise ValueError("quiet_hours: give [start_h, end_h] with start != end, or [] "
+                             "for none")
+        return self
+
+    def radius_m(self, first_m: float, round_index: int) -> float:
+        """Return the search radius of round ``round_index`` (0 first), road metres."""
+        return first_m * self.radius_growth ** round_index
+
+    def largest_radius_m(self, first_m: float) -> float:
+        """Return the radius of the last round: what the volunteer catchments must cover."""
+        return self.radius_m(first_m, self.max_rounds - 1)
+
+
 class Volunteers(Model):
-    """Safety volunteers: alerted by broadcast within a radius, each may accept."""
+    """Safety volunteers: alerted in rounds, accept by distance and fatigue, may leave."""
 
     count: Count = 73_000
+    # share of volunteers near home with the app on, by hour: only they are alerted
     availability_by_hour: Annotated[
         list[Probability], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
     ] = Field(default_factory=_default_availability)
-    acceptance_prob: Probability = 0.3
-    reaction_s: NonNegativeFloat = 60.0
-    mode: TravelMode = "walk"
+    # p(accept) = acceptance_prob * exp(-road metres / acceptance_decay_m) * fatigue factor
+    acceptance_prob: Probability = 0.47
+    acceptance_decay_m: PositiveFloat = 1000.0
+    time_to_accept_s: Duration = Duration(dist="lognormal", mean_s=60.0, cv=1.0)
+    no_show_prob: Probability = 0.1  # accepted and counted as coming, never arrives
+    reaction_s: NonNegativeFloat = 30.0  # from accepting to setting off
     on_scene_s: Duration = Duration(dist="lognormal", mean_s=900.0, cv=0.5)
+    travel: VolunteerTravel = VolunteerTravel()
+    alerting: Alerting = Alerting()
+    # fatigue factor 1 / (1 + load / fatigue_alerts), load = alerts received, each decaying
+    # with this half-life
+    fatigue_half_life_days: PositiveFloat = 7.0
+    fatigue_alerts: PositiveFloat = 5.0
+    churn_per_day: Probability = 0.000548  # share of active volunteers leaving each day
+    churn_per_alert: Probability = 0.002  # chance an alert makes its volunteer leave
+    # recruits a day as a share of ``count``; they take the seats (homes) of those who left
+    recruit_per_day: Probability = 0.000548
+
+
+class WatchPointKind(Model):
+    """One kind of watch point: its share, staff on hand, whether they may leave the site."""
+
+    share: NonNegativeFloat
+    staff: AtLeastOne = 1
+    may_leave: bool = True  # False: helps only incidents at its own node (the shop door)
+
+
+def _default_watch_point_kinds() -> dict[str, WatchPointKind]:
+    return {
+        "supermarket": WatchPointKind(share=0.3, staff=2, may_leave=True),
+        "shop": WatchPointKind(share=0.5, staff=1, may_leave=False),
+        "community": WatchPointKind(share=0.2, staff=2, may_leave=True),
+    }
 
 
 class WatchPoints(Model):
@@ -354,8 +441,8 @@ class WatchPoints(Model):
 class Dispatch(Model):
     """Dispatch policy parameters shared by all incident types."""
 
-    volunteer_radius_m: NonNegativeFloat = 500.0
-    volunteer_max_dispatched: AtLeastOne = 3
+    volunteer_radius_m: NonNegativeFloat = 500.0  # first alert round (volunteers.alerting)
+    volunteer_max_dispatched: AtLeastOne = 3  # wanted: alerting stops once this many accept
     grid_radius_m: NonNegativeFloat = 3000.0
     mediation_types: list[str] = Field(default_factory=lambda: ["dispute"])
     # station units: "own_area_first" (the call's station area, then the nearest free unit

@@ -23,6 +23,12 @@ AtLeastOne = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 HourOfDay = Annotated[float, Field(ge=0.0, lt=24.0)]
+# Bounds found by fuzzing (tests/test_fuzz.py): finite values beyond them overflowed later.
+MAX_WEIGHT = 1e12  # relative weights: any scale up to this keeps their sums and products finite
+Weight = Annotated[float, Field(ge=0.0, le=MAX_WEIGHT)]
+Speed = Annotated[float, Field(ge=0.01, le=1000.0)]  # m/s: a crawl to faster than sound
+MAX_MEAN_S = 1e9  # about 32 years
+MAX_CV = 10.0
 Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Character = Literal["urban_core", "inner_suburb", "suburb", "rural"]
 CHARACTERS: tuple[Character, ...] = ("urban_core", "inner_suburb", "suburb", "rural")
@@ -46,8 +52,8 @@ class Duration(Model):
     """A random duration in seconds: fixed, exponential or log-normal."""
 
     dist: Literal["fixed", "exponential", "lognormal"] = "lognormal"
-    mean_s: PositiveFloat
-    cv: NonNegativeFloat = 0.5
+    mean_s: Annotated[float, Field(gt=0.0, le=MAX_MEAN_S)]
+    cv: Annotated[float, Field(ge=0.0, le=MAX_CV)] = 0.5
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Return ``n`` draws in seconds (float64)."""
@@ -82,10 +88,10 @@ class District(Model):
 class CarSpeeds(Model):
     """Mean car speed on a road by the character of its district (m/s)."""
 
-    urban_core: PositiveFloat = 7.0
-    inner_suburb: PositiveFloat = 9.0
-    suburb: PositiveFloat = 11.0
-    rural: PositiveFloat = 14.0
+    urban_core: Speed = 7.0
+    inner_suburb: Speed = 9.0
+    suburb: Speed = 11.0
+    rural: Speed = 14.0
 
 
 def _free_flow() -> list[float]:
@@ -120,10 +126,11 @@ class Congestion(Model):
 class Places(Model):
     """How many attracting places the synthetic city marks (all ASSUMPTIONS)."""
 
-    lakes_per_100_km2: NonNegativeFloat = 2.0
+    # at most one lake or park per 1 km2 cell of land: they are drawn from distinct cells
+    lakes_per_100_km2: Annotated[float, Field(ge=0.0, le=100.0)] = 2.0
     lake_radius_m: PositiveFloat = 800.0
     shore_band_m: PositiveFloat = 150.0
-    parks_per_10_km2: NonNegativeFloat = 0.5
+    parks_per_10_km2: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5
     park_radius_m: PositiveFloat = 200.0
 
 
@@ -185,8 +192,8 @@ class City(Model):
     car_speed_mps: CarSpeeds = CarSpeeds()
     congestion: Congestion = Congestion()
     places: Places = Places()
-    ebike_speed_mps: PositiveFloat = 4.5
-    walk_speed_mps: PositiveFloat = 1.3
+    ebike_speed_mps: Speed = 4.5
+    walk_speed_mps: Speed = 1.3
     districts: Annotated[list[District], Field(min_length=1)]
     explicit: ExplicitNetwork | None = None
 
@@ -206,6 +213,9 @@ class City(Model):
                     f"allowed: {', '.join(names)}"
                 )
             return self
+        if self.river_lat_lon[0] == self.river_lat_lon[1]:
+            raise ValueError("river_lat_lon: both ends are the same point; give the river two "
+                             "different (lat, lon) ends")
         banks = {d.bank for d in self.districts}
         if len(banks) == 2 and self.bridges == 0:
             raise ValueError(
@@ -332,8 +342,8 @@ def _default_availability() -> list[float]:
 class ModeSpeed(Model):
     """One way volunteers travel: its share of the pool and a log-normal speed (road m/s)."""
 
-    share: NonNegativeFloat
-    median_mps: PositiveFloat
+    share: Weight
+    median_mps: Speed
     cv: Annotated[float, Field(ge=0.0, le=5.0)] = 0.3
 
 
@@ -416,7 +426,7 @@ class Volunteers(Model):
 class WatchPointKind(Model):
     """One kind of watch point: its share, staff on hand, whether they may leave the site."""
 
-    share: NonNegativeFloat
+    share: Weight
     staff: AtLeastOne = 1
     may_leave: bool = True  # False: helps only incidents at its own node (the shop door)
 
@@ -455,9 +465,9 @@ class IncidentType(Model):
 
     rate_per_day: NonNegativeFloat
     hourly_profile: Annotated[
-        list[NonNegativeFloat], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
+        list[Weight], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
     ]
-    district_weights: dict[str, NonNegativeFloat] | None = None
+    district_weights: dict[str, Weight] | None = None
     priority: Annotated[int, Field(ge=1, le=5)] = 3
     units: Annotated[int, Field(ge=1, le=10)] = 1  # station units sent (police or mediators)
     on_scene_s: Duration
@@ -486,8 +496,8 @@ class Behaviour(Model):
     """
 
     distance_km_quartiles: tuple[PositiveFloat, PositiveFloat, PositiveFloat]
-    walk_speed_mps: PositiveFloat
-    attraction: dict[PlaceType, NonNegativeFloat] = Field(default_factory=dict)
+    walk_speed_mps: Speed
+    attraction: dict[PlaceType, Weight] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> Behaviour:
@@ -504,7 +514,7 @@ class SearcherKind(Model):
     """One kind of searcher: how many, how soon, how fast, how well it sees (day/night)."""
 
     start_delay_s: NonNegativeFloat
-    speed_mps: PositiveFloat
+    speed_mps: Speed
     inspect_s: NonNegativeFloat = 60.0
     pod_day: Probability
     pod_night: Probability

@@ -2,13 +2,15 @@
 
 One simpy process per incident, a networkx Dijkstra (3 km cutoff) from the incident for
 every dispatch (each layer the incident's type names dispatches on its own), station
-units as ``simpy.Resource`` queues, and one simpy process per alerted volunteer. This is
-what the performance model in docs/design.md rules out; ``gridsim bench`` times it on a
-sample of incidents to show by how much.
+units as ``simpy.Resource`` queues, and volunteers alerted in rounds as gridsim alerts
+them (``volunteers.alerting``), with one simpy process per round and per alerted
+volunteer and a draw per candidate. This is what the performance model in docs/design.md
+rules out; ``gridsim bench`` times it on a sample of incidents to show by how much.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Generator
 
@@ -16,6 +18,7 @@ import networkx as nx
 import numpy as np
 import simpy
 
+from gridsim.dispatch.volunteers import volunteer_travel
 from gridsim.incidents import Incidents
 from gridsim.world import World
 
@@ -54,10 +57,14 @@ def naive_seconds(world: World, incidents: Incidents, graph: nx.Graph, seed: int
             members_at[kind].setdefault(node, []).append(rid)
     watch_points = set(world.fleets.watch_point_node.tolist())
     volunteers = scenario.volunteers
-    willing = float(np.mean(volunteers.availability_by_hour)) * volunteers.acceptance_prob
+    available = float(np.mean(volunteers.availability_by_hour))
+    willing = available * volunteers.acceptance_prob  # grid workers, as the design had it
+    alerting = volunteers.alerting
+    first_m = scenario.dispatch.volunteer_radius_m
+    round_radius = [alerting.radius_m(first_m, k) for k in range(alerting.max_rounds)]
+    speed = volunteer_travel(volunteers, fleets.volunteers.size, scenario.city.seed)[1]
     walk = scenario.city.walk_speed_mps
-    radius = {"volunteers": scenario.dispatch.volunteer_radius_m,
-              "grid": scenario.dispatch.grid_radius_m}
+    radius = {"volunteers": round_radius[-1], "grid": scenario.dispatch.grid_radius_m}
     layers_of = [
         (["mediation"] if name in scenario.dispatch.mediation_types else [])
         + list(scenario.incidents[name].responders)
@@ -68,10 +75,30 @@ def naive_seconds(world: World, incidents: Incidents, graph: nx.Graph, seed: int
         return nx.single_source_dijkstra_path_length(graph, node, cutoff=CUTOFF_M,
                                                      weight="length")
 
-    def responder(dist_m: float, p: float) -> Generator[simpy.Event, None, None]:
+    def responder(dist_m: float, p: float, speed_mps: float = walk
+                  ) -> Generator[simpy.Event, None, None]:
         if rng.random() < p:
-            yield env.timeout(dist_m / walk)
+            yield env.timeout(dist_m / speed_mps)
             yield env.timeout(900.0)
+
+    def volunteer_rounds(near: list[tuple[float, int]]) -> Generator[simpy.Event, None, None]:
+        accepted, nxt = [0], 0
+        for k, limit in enumerate(round_radius):
+            if k:
+                yield env.timeout(alerting.round_interval_s)
+                if accepted[0] >= scenario.dispatch.volunteer_max_dispatched:
+                    return
+            alerted = 0
+            while alerted < alerting.round_size and nxt < len(near) and near[nxt][0] <= limit:
+                dist, vid = near[nxt]
+                nxt += 1
+                if rng.random() >= available:
+                    continue
+                alerted += 1
+                p = volunteers.acceptance_prob * math.exp(-dist / volunteers.acceptance_decay_m)
+                if rng.random() < p:
+                    accepted[0] += 1
+                    env.process(responder(dist, 1.0, float(speed[vid])))
 
     def station_unit(
         pool: list[simpy.Resource], node: int, on_scene_s: float
@@ -98,6 +125,11 @@ def naive_seconds(world: World, incidents: Incidents, graph: nx.Graph, seed: int
                 helped = [d for n, d in reach.items() if n in watch_points]
                 if helped and min(helped) <= scenario.watch_points.radius_m:
                     env.process(responder(min(helped), 1.0))
+                continue
+            if layer == "volunteers":
+                env.process(volunteer_rounds(sorted(
+                    (dist, member) for other, dist in reach.items() if dist <= radius[layer]
+                    for member in members_at[layer].get(other, ()))))
                 continue
             for other, dist in reach.items():
                 if dist <= radius[layer]:

@@ -406,7 +406,7 @@ class Volunteers(Model):
     ] = Field(default_factory=_default_availability)
     # p(accept) = acceptance_prob * exp(-road metres / acceptance_decay_m) * fatigue factor
     acceptance_prob: Probability = 0.47
-    acceptance_decay_m: PositiveFloat = 1000.0
+    acceptance_decay_m: Annotated[float, Field(ge=1.0)] = 1000.0
     time_to_accept_s: Duration = Duration(dist="lognormal", mean_s=60.0, cv=1.0)
     no_show_prob: Probability = 0.1  # accepted and counted as coming, never arrives
     reaction_s: NonNegativeFloat = 30.0  # from accepting to setting off
@@ -415,8 +415,8 @@ class Volunteers(Model):
     alerting: Alerting = Alerting()
     # fatigue factor 1 / (1 + load / fatigue_alerts), load = alerts received, each decaying
     # with this half-life
-    fatigue_half_life_days: PositiveFloat = 7.0
-    fatigue_alerts: PositiveFloat = 5.0
+    fatigue_half_life_days: Annotated[float, Field(ge=0.001)] = 7.0  # 86 s or more
+    fatigue_alerts: Annotated[float, Field(ge=0.001)] = 5.0
     churn_per_day: Probability = 0.000548  # share of active volunteers leaving each day
     churn_per_alert: Probability = 0.002  # chance an alert makes its volunteer leave
     # recruits a day as a share of ``count``; they take the seats (homes) of those who left

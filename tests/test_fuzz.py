@@ -379,27 +379,6 @@ def check_contract(code: int, err: str, argv: list[str]) -> None:
     assert err.startswith(PREFIX) and len(err) > len(PREFIX) + 1, f"{where}: {err!r}"
 
 
-def district_geometry(scenario: Scenario) -> list[tuple[float, float, float]]:
-    """Return (lat, lon, area_km2) of every district."""
-    return [(d.lat, d.lon, d.area_km2) for d in scenario.city.districts]
-
-
-BASE_GEOMETRY = district_geometry(Scenario.model_validate(BASES["small"]))
-
-
-def known_bug(scenario: Scenario) -> str | None:
-    """Return why running a valid ``scenario`` is known to break the contract, if it is.
-
-    These are bugs outside the scenario layer, found by this fuzzer and reported; each is
-    pinned by a strict xfail test below. Such cases are still validated; only their run
-    is skipped until the bug is fixed.
-    """
-    if district_geometry(scenario) != BASE_GEOMETRY:
-        return ("city generator: a district whose disc lies inside a bigger one gets no road "
-                "nodes, and building the zones fails (test_district_inside_another)")
-    return None
-
-
 GUARD_MEMORY_BYTES = 1e12  # a scenario the guard refuses even with 1 TB free
 
 
@@ -492,7 +471,7 @@ def check_file(path: Path, workdir: Path, overrides: tuple[str, ...] = ()) -> No
         return
     scenario = load_scenario(path, overrides)
     refused = refused_on_any_machine(scenario)
-    if known_bug(scenario) or not (refused or run_is_cheap(scenario)):
+    if not (refused or run_is_cheap(scenario)):
         return
     out = workdir / f"out{next(_counter)}"
     argv = ["run", str(path), *sets, "--out", str(out), "--quiet"]
@@ -601,7 +580,8 @@ numbers_as_text = (
 path_part = st.text(
     alphabet=st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)),
     min_size=1, max_size=12,
-) | st.sampled_from(["a" * 200, "南京", "\u202e", "🚓", " ", "-", "--x", "a\nb", "existing"])
+) | st.sampled_from(["a" * 200, "a" * 300, "南京", "\u202e", "🚓", " ", "-", "--x", "a\nb",
+                   "existing"])
 
 
 # whole --out paths: the current folder, its parent (both hold files gridsim did not
@@ -773,14 +753,9 @@ def test_good_bases_run(base_files: dict[str, Path], workdir: Path) -> None:
         check_file(path, workdir)
 
 
-# Found by the fuzzer outside the scenario layer: reported, not fixed here. Each xfail is
-# strict, so the fix shows up as an XPASS failure; then drop the mark (and, for the
-# geometry bug, ``known_bug``), and widen the generators back ("a" * 300 in out_paths).
+# Found by the fuzzer outside the scenario layer, then fixed: each case is pinned here.
 
 
-@pytest.mark.xfail(strict=True, raises=OSError,
-                   reason="output.py: an --out name over 255 bytes raises OSError "
-                          "(ENAMETOOLONG) from Path.exists() or tempfile.mkdtemp()")
 @pytest.mark.parametrize("out", ["a" * 300, "new/" + "a" * 300, "a" * 300 + "/x"])
 def test_out_name_too_long(out: str, base_files: dict[str, Path], tmp_path: Path) -> None:
     argv = ["run", str(base_files["small"]), "--quiet", "--out", str(tmp_path / out)]
@@ -788,9 +763,6 @@ def test_out_name_too_long(out: str, base_files: dict[str, Path], tmp_path: Path
     check_contract(code, err, argv)
 
 
-@pytest.mark.xfail(strict=True, raises=(ValueError, RuntimeWarning),
-                   reason="city generator: a district whose disc lies inside a bigger one "
-                          "gets no road nodes; city/zones.py split() then fails on no members")
 @pytest.mark.parametrize("override", [
     "city.districts[0].area_km2=10000",  # (written as the document below)
     "two districts at one centroid",
@@ -808,10 +780,6 @@ def test_district_inside_another(override: str, workdir: Path) -> None:
     check_contract(code, err, argv)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="report/figures.py: a search study in which nobody is found draws "
-                          "no CDF line, and ax.legend() prints a 2-line matplotlib "
-                          "UserWarning on stderr")
 def test_search_that_finds_nobody(base_files: dict[str, Path], workdir: Path) -> None:
     argv = ["run", str(base_files["missing"]), "--quiet", "--set", "missing_person.horizon_h=0.01",
             "--out", str(workdir / f"out{next(_counter)}")]

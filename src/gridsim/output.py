@@ -32,6 +32,8 @@ _FILE_MARKS = (b'"generator": "gridsim', b'<meta name="generator" content="grids
                b"Software\x00gridsim", b'<property name="generator" value="gridsim',
                b'"format": "gridsim-')
 _MARK_SEARCH_BYTES = 65_536
+_NAME_MAX_BYTES = 255  # the longest file name Linux, macOS and Windows file systems take
+_STAGING_EXTRA_BYTES = 20  # ".NAME.old.XXXXXXXX" around a staged or replaced name
 
 
 def check_output_folder(out_dir: Path, flag: str = "--out") -> None:
@@ -40,6 +42,7 @@ def check_output_folder(out_dir: Path, flag: str = "--out") -> None:
     Allowed: a path that does not exist yet, an empty folder, or a folder gridsim wrote
     (its manifest names every entry). Checked before any simulation starts.
     """
+    _check_usable(out_dir, flag)
     if out_dir.exists() or out_dir.is_symlink():
         if not out_dir.is_dir():
             raise InputError(f"{flag} {out_dir}: exists and is not a folder; choose another "
@@ -55,6 +58,7 @@ def check_output_folder(out_dir: Path, flag: str = "--out") -> None:
 
 def check_output_file(path: Path, flag: str) -> None:
     """Raise ``InputError`` unless gridsim may write ``path``: new, or a file gridsim wrote."""
+    _check_usable(path, flag)
     if path.is_dir():
         raise InputError(f"{flag} {path}: is a folder; name a file instead")
     if path.exists() and not written_by_gridsim(path):
@@ -198,6 +202,18 @@ def _foreign_entries(folder: Path) -> list[str]:
     # a crash may leave the temporary twin of an own file (".NAME.random"): also ours
     return [name for name in entries
             if name not in own and not any(name.startswith(f".{o}.") for o in own)]
+
+
+def _check_usable(path: Path, flag: str) -> None:
+    """Raise ``InputError`` when a name in ``path`` is too long to stage the output beside.
+
+    Staging adds a dot and a random suffix to the last name (``_STAGING_EXTRA_BYTES``).
+    """
+    for part in path.absolute().parts:
+        if len(os.fsencode(part)) > _NAME_MAX_BYTES - _STAGING_EXTRA_BYTES:
+            raise InputError(f"{flag} {str(path)[:60]}...: a name in the path is over "
+                             f"{_NAME_MAX_BYTES - _STAGING_EXTRA_BYTES} bytes; choose a "
+                             "shorter one")
 
 
 def _check_writable(path: Path, flag: str) -> None:

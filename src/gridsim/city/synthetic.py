@@ -18,6 +18,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import Delaunay
 
 from gridsim.city.network import RoadNetwork, from_edges
+from gridsim.errors import InputError
 from gridsim.rng import stream
 from gridsim.scenario.schema import City
 
@@ -63,6 +64,13 @@ def generate_city(city: City) -> CityMap:
     )
     on_north = _north_of(xy, river)
     district = _label_districts(xy, on_north, centres, radii, north)
+    empty = np.flatnonzero(np.bincount(district, minlength=len(counts)) == 0)
+    if empty.shape[0]:
+        raise InputError(
+            f"city.districts[{int(empty[0])}] ({city.districts[int(empty[0])].name}): its disc "
+            "lies inside another district's, so it gets no road nodes; move its lat/lon "
+            "or change the districts' area_km2"
+        )
 
     u, v = _road_edges(xy, on_north, city.extra_edge_prob, stream(city.seed, "city.edges"))
     length = np.hypot(*(xy[u] - xy[v]).T) * city.circuity

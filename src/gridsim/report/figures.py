@@ -266,10 +266,14 @@ def time_to_find_cdf(rows: list[dict[str, Any]], strategies: list[str], horizon_
                      ) -> Figure:
     """Return the CDF of hours from the report to the find, one line per strategy."""
     fig, ax = plt.subplots(figsize=(8, 5))
+    title = "Missing-person search: time to find, by strategy"
+    found = np.isfinite([r["time_to_find_s"] for r in rows])
+    if not found.any():
+        return _no_data(fig, ax, title, f"no strategy found the subject within {horizon_h:g} h")
     for strategy in strategies:
         hours = np.array([r["time_to_find_s"] for r in rows if r["strategy"] == strategy])
         _cdf(ax, hours / 3600.0, hours.shape[0], strategy)
     _cdf_axes(ax, horizon_h, "hours from the report", "share of replications: subject found",
-              "Missing-person search: time to find, by strategy")
+              title)
     fig.tight_layout()
     return fig

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from gridsim import __version__
+from gridsim.dispatch import mediation as med
 from gridsim.dispatch.volunteers import TRAVEL_MODES, volunteer_travel
 from gridsim.engine import ProgressCallback, SimulationRecords, simulate
 from gridsim.incidents import generate_incidents
@@ -81,6 +82,7 @@ def result_files(result: RunResult) -> dict[str, Writer]:
     inc = records.incidents
     outcomes = incident_outcomes(records)
     d = records.dispatches
+    room = records.mediation_cases or med.MediationRooms.no_cases()
     mode, speed_mps = volunteer_travel(result.scenario.volunteers, world.fleets.volunteers.size,
                                        result.scenario.city.seed)
     return {
@@ -116,6 +118,18 @@ def result_files(result: RunResult) -> dict[str, Writer]:
             "t_dispatch_s": d["t_dispatch_s"],
             "t_arrive_s": d["t_arrive_s"],
             "t_free_s": d["t_free_s"],
+        }),
+        "mediation.parquet": parquet_writer({
+            "incident": room["incident"],
+            "station": room["station"],
+            "mediator": room["mediator"],
+            "t_arrive_room_s": room["t_arrive_room_s"],
+            "t_start_s": room["t_start_s"],
+            "t_end_s": room["t_end_s"],
+            "outcome": categorical(
+                np.where(room["outcome"] == med.OPEN, len(med.OUTCOMES), room["outcome"]),
+                (*med.OUTCOMES, "open"),
+            ),
         }),
     }
 

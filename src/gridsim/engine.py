@@ -38,6 +38,16 @@ class SimulationRecords:
     volunteer_active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # alerting counts over the run (gridsim.dispatch.volunteers.TALLY_KEYS)
     volunteer_tally: dict[str, int] = field(default_factory=dict)
+    # (incidents,) int8 what the nearest watch point did (gridsim.dispatch.watch_points
+    # NOT_ASKED ... HELPED) and bool whether a person in need took refuge there
+    watch_point_outcome: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    sheltered: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # (incidents,) int8 mediation path (gridsim.dispatch.mediation PATH_*), the room cases
+    # (MediationRooms.cases columns) and the rooms' integrals over the counted window
+    # (MediationRooms.window, with the escalated case's police time escalation_police_s)
+    mediation_path: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    mediation_cases: dict[str, np.ndarray] = field(default_factory=dict)
+    mediation_room: dict[str, float] = field(default_factory=dict)
 
 
 def simulate(
@@ -63,6 +73,14 @@ def simulate(
         volunteer_alerts=dispatcher.volunteers.alerts_per_volunteer(),
         volunteer_active=dispatcher.volunteers.active_at(duration_s),
         volunteer_tally=dispatcher.volunteers.tally(),
+        watch_point_outcome=dispatcher.watch_points.outcome,
+        sheltered=dispatcher.watch_points.sheltered,
+        mediation_path=dispatcher.street_cases.path,
+        mediation_cases=dispatcher.rooms.cases(),
+        mediation_room={
+            **dispatcher.rooms.window(),
+            "escalation_police_s": world.scenario.mediation_room.escalation_police_s,
+        },
     )
 
 

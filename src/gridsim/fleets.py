@@ -7,7 +7,7 @@ the engine keeps who is busy in arrays of its own, so one world serves many runs
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +69,17 @@ class Fleets:
     grid_workers: Fleet
     volunteers: Fleet
     watch_point_node: np.ndarray  # (W,) int32, sorted
+    # resident mediators of the stations' mediation rooms (gridsim.dispatch.mediation)
+    resident_mediators: Fleet = field(default_factory=lambda: empty_fleet("resident_mediator"))
+    part_time_mediators: Fleet = field(
+        default_factory=lambda: empty_fleet("part_time_mediator"))
+
+
+def empty_fleet(kind: str) -> Fleet:
+    """Return a fleet of ``kind`` with no responders."""
+    return Fleet(kind=kind, base_node=np.zeros(0, dtype=np.int32),
+                 station=np.zeros(0, dtype=np.int32), grid=np.zeros(0, dtype=np.int32),
+                 shift_start_h=np.zeros(0), shift_length_h=np.zeros(0))
 
 
 def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) -> Fleets:
@@ -78,6 +89,7 @@ def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) ->
         zones.node_station, weights=node_weight, minlength=zones.station_count
     )
     police = scenario.police
+    room = scenario.mediation_room
     volunteers_rng = stream(seed, "fleets.volunteers")
     volunteer_nodes = np.sort(
         volunteers_rng.choice(
@@ -109,6 +121,12 @@ def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) ->
             shift_length_h=np.full(volunteer_nodes.shape[0], 24.0),
         ),
         watch_point_node=np.sort(watch_nodes).astype(np.int32),
+        resident_mediators=_station_fleet(
+            "resident_mediator", room.full_time, station_weight, zones, room.full_time_shifts
+        ),
+        part_time_mediators=_station_fleet(
+            "part_time_mediator", room.part_time, station_weight, zones, room.part_time_shifts
+        ),
     )
 
 

@@ -59,6 +59,8 @@ def estimate(scenario: Scenario) -> list[Part]:
     counts = {"volunteers.count": volunteers, "police.patrol_units": scenario.police.patrol_units,
               "police.community_police": scenario.police.community_police,
               "mediators.count": scenario.mediators.count,
+              "mediation_room.full_time": scenario.mediation_room.full_time,
+              "mediation_room.part_time": scenario.mediation_room.part_time,
               "zones.grids": grid_workers,
               "watch_points.count": scenario.watch_points.count}
     fleet_key = max(counts, key=lambda key: counts[key])

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import simpy
 
 from gridsim.dispatch.base import Layer, Rostered
-from gridsim.dispatch.local import GridPush, LocalResponders, WatchPointHelp
+from gridsim.dispatch.local import GridPush, LocalResponders
+from gridsim.dispatch.mediation import MediationRooms, StreetCases
 from gridsim.dispatch.station import StationDispatch, StationPool, StationRules
 from gridsim.dispatch.volunteers import VolunteerAlerts, volunteer_travel
+from gridsim.dispatch.watch_points import WatchPointStaff
 from gridsim.incidents import Incidents
 from gridsim.log import KIND_CODE, DispatchLog
 from gridsim.rng import DrawBuffer, stream
@@ -39,7 +42,8 @@ class Dispatcher:
             [scenario.incidents[name].units for name in incidents.type_names], dtype=np.int64)
 
         def station_dispatch(
-            pools: list[StationPool], delay_by_priority_s: np.ndarray, name: str
+            pools: list[StationPool], delay_by_priority_s: np.ndarray, name: str,
+            unit_log: DispatchLog = log,
         ) -> StationDispatch:
             rules = StationRules(
                 delay_by_priority_s=delay_by_priority_s,
@@ -51,7 +55,7 @@ class Dispatcher:
                 trip_spread=trip_spread(congestion.trip_cv, stream(seed, f"dispatch.{name}.trips")),
             )
             return StationDispatch(env, pools, zones.node_station, world.node_station_car_s,
-                                   incidents, log, rules)
+                                   incidents, unit_log, rules)
 
         self.police = station_dispatch(
             [
@@ -62,9 +66,19 @@ class Dispatcher:
             ],
             scenario.police.delay_by_priority_s(), "police",
         )
+        # street mediators settle on scene or bring the case to the station's mediation room
+        self.rooms = MediationRooms(
+            env, scenario.mediation_room, fleets.resident_mediators, fleets.part_time_mediators,
+            stations, seed, (scenario.warmup_hours * 3600.0, scenario.duration_s),
+        )
+        self.street_cases = StreetCases(
+            log, self.rooms, incidents, zones.node_station,
+            scenario.mediators.settle_on_scene_prob, stream(seed, "dispatch.mediation.on_scene"),
+        )
         self.mediation = station_dispatch(
             [StationPool(fleets.mediators, KIND_CODE["mediator"], stations, False)],
             np.full(6, scenario.mediators.dispatch_delay_s), "mediation",
+            cast(DispatchLog, self.street_cases),
         )
         grid_cfg, vol_cfg = scenario.grid_workers, scenario.volunteers
         self.grid = GridPush(
@@ -80,11 +94,9 @@ class Dispatcher:
             scenario.dispatch.volunteer_max_dispatched, catchments.volunteers, incidents.node,
             log, seed, volunteer_travel(vol_cfg, fleets.volunteers.size, scenario.city.seed)[1],
         )
-        self.watch_points = WatchPointHelp(
-            incidents.node, catchments.watch_point, catchments.watch_point_m, log,
-            scenario.city.walk_speed_mps, scenario.watch_points.reaction_s,
-            scenario.watch_points.on_scene_s,
-            stream(seed, "dispatch.watch_points"),
+        self.watch_points = WatchPointStaff(
+            scenario.watch_points, incidents, catchments.watch_point, catchments.watch_point_m,
+            fleets.watch_point_node, log, scenario.city.walk_speed_mps, seed, scenario.city.seed,
         )
         by_layer: dict[str, Layer] = {
             "police": self.police,

@@ -1,9 +1,10 @@
-"""Layers of people already near the incident: grid push and watch points.
+"""Layers of people already near the incident: the grid push.
 
-Neither has a simpy process or event: a responder's state is one ``busy_until_s``
+It has no simpy process or event: a responder's state is one ``busy_until_s``
 number, compared with the clock when the next call comes. Who could come to a node is
 precomputed (``gridsim.catchments``), nearest first, so a call costs a few array slices.
-Volunteers, alerted in rounds with fatigue and churn, are ``gridsim.dispatch.volunteers``.
+Volunteers, alerted in rounds with fatigue and churn, are ``gridsim.dispatch.volunteers``;
+watch points, with their staff and refuge, ``gridsim.dispatch.watch_points``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import math
 
 import numpy as np
 
-from gridsim.catchments import NO_WATCH_POINT
 from gridsim.city.reach import Reach
 from gridsim.fleets import Fleet, shift_covers
 from gridsim.log import KIND_CODE, DispatchLog
@@ -108,33 +108,3 @@ class GridPush:
             on_duty = self._responders.fleet.on_duty(now_s, ids)
             ids, dist_m = ids[on_duty], dist_m[on_duty]
         self._responders.send(incident, now_s, ids, dist_m, self._response_prob)
-
-
-class WatchPointHelp:
-    """The nearest watch point within the radius helps: after a reaction, its staff walk over."""
-
-    def __init__(
-        self, incident_node: np.ndarray, watch_point: np.ndarray, watch_point_m: np.ndarray,
-        log: DispatchLog, walk_speed_mps: float, reaction_s: float, on_scene: Duration,
-        rng: np.random.Generator,
-    ) -> None:
-        """Serve calls at ``incident_node`` from each node's nearest watch point."""
-        self._incident_node = incident_node
-        self._watch_point = watch_point
-        self._watch_point_m = watch_point_m
-        self._log = log
-        self._walk_speed_mps = walk_speed_mps
-        self._reaction_s = reaction_s
-        self._on_scene = DrawBuffer(lambda n: on_scene.sample(rng, n))
-        self._kind = KIND_CODE["watch_point"]
-
-    def respond(self, incident: int, now_s: float) -> None:
-        """Log help from the nearest watch point within the radius, if there is one."""
-        node = self._incident_node[incident]
-        point = int(self._watch_point[node])
-        if point == NO_WATCH_POINT:
-            return
-        walk_s = float(self._watch_point_m[node]) / self._walk_speed_mps
-        t_arrive = now_s + self._reaction_s + walk_s
-        t_free = t_arrive + self._on_scene.take_one()
-        self._log.add(incident, self._kind, point, now_s, t_arrive, t_free)

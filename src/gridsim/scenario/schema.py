@@ -313,13 +313,57 @@ def _default_mediator_shifts() -> list[Shift]:
 
 
 class Mediators(Model):
-    """Street mediators who take non-police calls at the front end."""
+    """Street mediators who take non-police calls at the front end and settle on scene."""
 
     count: Count = 1500
     shifts: Annotated[list[Shift], Field(min_length=1)] = Field(
         default_factory=_default_mediator_shifts
     )
     dispatch_delay_s: NonNegativeFloat = 120.0
+    # chance a case is settled on scene; else it is brought to the station's mediation room
+    settle_on_scene_prob: Probability = 0.7
+
+
+def _default_full_time_shifts() -> list[Shift]:
+    return [Shift(start_h=8.5, length_h=9.0)]
+
+
+def _default_part_time_shifts() -> list[Shift]:
+    return [Shift(start_h=9.0, length_h=4.0), Shift(start_h=14.0, length_h=4.0),
+            Shift(start_h=18.0, length_h=4.0)]
+
+
+class MediationRoom(Model):
+    """Each station's mediation room: resident mediators settle the cases brought back.
+
+    Cases queue first come, first served; a mediator on duty and free takes the next
+    one and finishes it even past the end of the shift. Each case ends settled, referred
+    (to another body) or escalated (to the police, charged ``escalation_police_s``).
+    """
+
+    full_time: Count = 500
+    part_time: Count = 1000
+    full_time_shifts: Annotated[list[Shift], Field(min_length=1)] = Field(
+        default_factory=_default_full_time_shifts
+    )
+    part_time_shifts: Annotated[list[Shift], Field(min_length=1)] = Field(
+        default_factory=_default_part_time_shifts
+    )
+    service_s: Duration = Duration(dist="lognormal", mean_s=5400.0, cv=0.8)
+    settle_prob: Probability = 0.8
+    refer_prob: Probability = 0.15
+    escalate_prob: Probability = 0.05
+    escalation_police_s: NonNegativeFloat = 3600.0  # officer time an escalated case takes
+
+    @model_validator(mode="after")
+    def _check(self) -> MediationRoom:
+        total = self.settle_prob + self.refer_prob + self.escalate_prob
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(
+                f"settle_prob: settle_prob + refer_prob + escalate_prob is {total:g}; the "
+                "three outcomes of a case must add up to 1"
+            )
+        return self
 
 
 class GridWorkers(Model):
@@ -427,7 +471,7 @@ class WatchPointKind(Model):
     """One kind of watch point: its share, staff on hand, whether they may leave the site."""
 
     share: Weight
-    staff: AtLeastOne = 1
+    staff: Annotated[int, Field(ge=1, le=1000)] = 1  # on hand at once
     may_leave: bool = True  # False: helps only incidents at its own node (the shop door)
 
 
@@ -440,12 +484,30 @@ def _default_watch_point_kinds() -> dict[str, WatchPointKind]:
 
 
 class WatchPoints(Model):
-    """Peace watch points: fixed, open 24 h; staff help incidents next to them."""
+    """Peace watch points: fixed, open 24 h; staff help incidents next to them, as they can.
+
+    Each point is of one kind (drawn by share from ``city.seed``): at most ``staff``
+    incidents at once, each able to help with ``help_prob``; a person in need of a
+    ``shelter_types`` incident within ``shelter_radius_m`` of a point with someone on
+    hand takes refuge there.
+    """
 
     count: Count = 2000
     radius_m: NonNegativeFloat = 150.0
     reaction_s: NonNegativeFloat = 60.0
     on_scene_s: Duration = Duration(dist="fixed", mean_s=600.0)
+    help_prob: Probability = 0.8
+    kinds: Annotated[dict[str, WatchPointKind], Field(min_length=1)] = Field(
+        default_factory=_default_watch_point_kinds
+    )
+    shelter_types: list[str] = Field(default_factory=lambda: ["person_in_need", "assault"])
+    shelter_radius_m: NonNegativeFloat = 50.0
+
+    @model_validator(mode="after")
+    def _check(self) -> WatchPoints:
+        if sum(kind.share for kind in self.kinds.values()) <= 0.0:
+            raise ValueError("kinds: give at least one kind a positive share")
+        return self
 
 
 class Dispatch(Model):
@@ -616,6 +678,7 @@ class Scenario(Model):
     zones: Zones = Zones()
     police: Police = Police()
     mediators: Mediators = Mediators()
+    mediation_room: MediationRoom = MediationRoom()
     grid_workers: GridWorkers = GridWorkers()
     volunteers: Volunteers = Volunteers()
     watch_points: WatchPoints = WatchPoints()
@@ -660,6 +723,14 @@ class Scenario(Model):
                 raise ValueError(
                     f"incidents.{type_name}.responders: lists 'police' but the type goes to "
                     "mediators (dispatch.mediation_types); remove one of the two"
+                )
+        # the default names the Nanjing types; other scenarios need not have them
+        shelter_given = "shelter_types" in self.watch_points.model_fields_set
+        for type_name in self.watch_points.shelter_types:
+            if shelter_given and type_name not in self.incidents:
+                raise ValueError(
+                    f"watch_points.shelter_types: unknown incident type {type_name!r}; "
+                    f"allowed: {', '.join(sorted(self.incidents))}"
                 )
         return self
 

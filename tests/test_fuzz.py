@@ -461,6 +461,11 @@ def write_case(workdir: Path, data: bytes) -> Path:
     return path
 
 
+# Input errors only a run can find: they depend on the generated road network, which
+# validate does not build (city/synthetic.py scatters the nodes at random).
+RUN_TIME_CHECKS = ("its disc lies inside another district's",)
+
+
 def check_file(path: Path, workdir: Path, overrides: tuple[str, ...] = ()) -> None:
     """Validate ``path`` (with ``--set`` overrides); run it too if it is valid and cheap."""
     sets = [arg for o in overrides for arg in ("--set", o)]
@@ -479,8 +484,9 @@ def check_file(path: Path, workdir: Path, overrides: tuple[str, ...] = ()) -> No
     check_contract(code, err, argv)
     if refused:
         assert code == EXIT_BAD_INPUT and "memory" in err, f"{argv}: the guard let it run"
-    else:
-        assert code == EXIT_OK, f"{argv}: validated but the run said: {err!r}"
+    elif code != EXIT_OK:  # else validate missed a bound: add it to the schema
+        assert any(check in err for check in RUN_TIME_CHECKS), \
+            f"{argv}: validated but the run said: {err!r}"
 
 
 # --- the tests ------------------------------------------------------------------------------

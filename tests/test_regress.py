@@ -61,7 +61,9 @@ def test_fewer_police_and_no_volunteers_fail_the_gate(baseline) -> None:  # type
     worse = load_scenario(SMALL, ["police.patrol_units=8", "volunteers.count=0"])
     verdicts = {v.metric: v for v in compare(baseline, replicate(worse, REPS, 1))}
     assert verdicts["police_arrival_s.p90"].verdict == "worse"
-    assert verdicts["first_arrival_s.p50"].verdict == "worse"
+    # volunteers now go to fewer calls (activation, no assaults), so their clearest mark
+    # is how often someone local beats the police: 37% with them, 17% without
+    assert verdicts["local_before_police_share"].verdict == "worse"
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -20,10 +20,10 @@ SWEEPS = ["volunteers.count=0,3000", "dispatch.volunteer_radius_m=300,800"]
 REPS = 4
 
 
-def _run(folder: Path, executor: Any) -> None:  # type: ignore[no-untyped-def]
+def _run(folder: Path, executor: Any, base: tuple[str, ...] = ()) -> None:  # type: ignore[no-untyped-def]
     text, source = read_scenario_text(SMALL)
     try:
-        sweep(text, source, [], parse_sweeps(SWEEPS), REPS, 5, executor, folder)
+        sweep(text, source, list(base), parse_sweeps(SWEEPS), REPS, 5, executor, folder)
     finally:
         executor.close()
 
@@ -47,14 +47,19 @@ def test_same_tables_on_every_executor(tmp_path: Path) -> None:
         assert (tmp_path / "dask" / name).read_bytes() == serial
 
 
+NO_STAND_DOWN = ("incidents.traffic.local_resolves_prob=0",
+                 "incidents.person_in_need.local_resolves_prob=0")
+
+
 def test_arms_share_their_incidents(tmp_path: Path) -> None:
-    _run(tmp_path / "s", SerialExecutor())
+    _run(tmp_path / "s", SerialExecutor(), NO_STAND_DOWN)
     table = pq.read_table(tmp_path / "s" / "sweep.parquet").to_pylist()
     police = {}
     for row in table:
         if row["metric"] == "police_arrival_s.p90":
             police.setdefault(row["replication"], set()).add(row["value"])
-    # volunteers never change what the police do: one value per replication across arms
+    # with no stand-downs, volunteers never change what the police do: one value per
+    # replication across arms
     assert all(len(values) == 1 for values in police.values())
     assert len(table) == 4 * REPS * len(SWEEP_METRICS)
 

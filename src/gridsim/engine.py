@@ -38,6 +38,8 @@ class SimulationRecords:
     volunteer_active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # alerting counts over the run (gridsim.dispatch.volunteers.TALLY_KEYS)
     volunteer_tally: dict[str, int] = field(default_factory=dict)
+    police_saved_unit_s: float = 0.0  # police time saved by stand-downs
+    activations: dict[str, int] = field(default_factory=dict)  # local layers pushed, by layer
     # (incidents,) int8 what the nearest watch point did (gridsim.dispatch.watch_points
     # NOT_ASKED ... HELPED) and bool whether a person in need took refuge there
     watch_point_outcome: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
@@ -73,6 +75,8 @@ def simulate(
         volunteer_alerts=dispatcher.volunteers.alerts_per_volunteer(),
         volunteer_active=dispatcher.volunteers.active_at(duration_s),
         volunteer_tally=dispatcher.volunteers.tally(),
+        police_saved_unit_s=dispatcher.police.saved_unit_s,
+        activations={name: layer.activations for name, layer in dispatcher.activated.items()},
         watch_point_outcome=dispatcher.watch_points.outcome,
         sheltered=dispatcher.watch_points.sheltered,
         mediation_path=dispatcher.street_cases.path,

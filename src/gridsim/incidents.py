@@ -29,6 +29,9 @@ class Incidents:
     node: np.ndarray  # (n,) int32 road node where it happens
     priority: np.ndarray  # (n,) int8, 1 = most urgent
     on_scene_s: np.ndarray  # (n,) float64, time a police unit or mediator spends there
+    # (n,) float64 seconds after the call by which help must arrive (a person in need),
+    # nan where the type has no harm threshold; None: no type has one
+    harm_threshold_s: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -44,6 +47,8 @@ class Incidents:
             node=self.node[rows],
             priority=self.priority[rows],
             on_scene_s=self.on_scene_s[rows],
+            harm_threshold_s=None if self.harm_threshold_s is None
+            else self.harm_threshold_s[rows],
         )
 
 
@@ -58,7 +63,7 @@ def generate_incidents(
     bounds = np.searchsorted(node_district[order], np.arange(len(district_names) + 1))
     hours = int(np.ceil(scenario.duration_days * HOURS_PER_DAY))
 
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for type_index, name in enumerate(names):
         kind = scenario.incidents[name]
         arrivals = stream(seed, f"incidents.{name}.arrivals")
@@ -79,7 +84,10 @@ def generate_incidents(
         district = places.choice(len(district_names), size=n, p=weights / weights.sum())
         offset = (places.random(n) * (bounds[district + 1] - bounds[district])).astype(np.int64)
         node = order[bounds[district] + offset]
-        parts.append((t_call, np.full(n, type_index), node, kind.on_scene_s.sample(durations, n)))
+        harm = np.full(n, np.nan) if kind.harm_threshold_s is None else (
+            kind.harm_threshold_s.sample(stream(seed, f"incidents.{name}.harm"), n))
+        parts.append((t_call, np.full(n, type_index), node, kind.on_scene_s.sample(durations, n),
+                      harm))
 
     t_all = np.concatenate([p[0] for p in parts])
     type_all = np.concatenate([p[1] for p in parts])
@@ -93,6 +101,7 @@ def generate_incidents(
         node=np.concatenate([p[2] for p in parts])[by_time].astype(np.int32),
         priority=priorities[type_id],
         on_scene_s=np.concatenate([p[3] for p in parts])[by_time],
+        harm_threshold_s=np.concatenate([p[4] for p in parts])[by_time],
     )
 
 

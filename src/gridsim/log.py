@@ -6,6 +6,7 @@ appends), never lists of dicts; ``columns()`` hands them out as numpy arrays.
 
 from __future__ import annotations
 
+import math
 from array import array
 
 import numpy as np
@@ -38,6 +39,12 @@ class DispatchLog:
         self._t_dispatch_s = array("d")
         self._t_arrive_s = array("d")
         self._t_free_s = array("d")
+        self._local_codes = frozenset(KIND_CODE[k] for k in LOCAL_KINDS)
+        self._first_local_s: dict[int, float] = {}  # incident: earliest local arrival
+
+    def first_local_arrival_s(self, incident: int) -> float:
+        """Return when the first grid worker or volunteer reaches ``incident`` (inf: none)."""
+        return self._first_local_s.get(incident, math.inf)
 
     def __len__(self) -> int:
         """Return the number of rows."""
@@ -54,6 +61,8 @@ class DispatchLog:
         self._t_dispatch_s.append(t_dispatch_s)
         self._t_arrive_s.append(t_arrive_s)
         self._t_free_s.append(t_free_s)
+        if kind in self._local_codes and t_arrive_s < self._first_local_s.get(incident, math.inf):
+            self._first_local_s[incident] = t_arrive_s
 
     def columns(self) -> dict[str, np.ndarray]:
         """Return the rows so far as a dict of numpy column arrays (copies)."""

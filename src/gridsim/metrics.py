@@ -43,11 +43,14 @@ def incident_outcomes(records: SimulationRecords) -> dict[str, np.ndarray]:
     head = np.ones(order.shape[0], dtype=bool)
     head[1:] = incident_sorted[1:] != incident_sorted[:-1]
     first_kind[incident_sorted[head]] = d["kind"][order[head]]
+    police_sent = np.bincount(d["incident"][police_rows], minlength=n) > 0
+    # a unit stood down never arrives (police nan): the local responder was first
     return {
         "first_arrival_s": first,
         "first_kind": first_kind,
         "police_arrival_s": police,
-        "local_before_police": local < police,
+        "police_sent": police_sent,
+        "local_before_police": local < np.where(np.isnan(police), np.inf, police),
     }
 
 
@@ -66,7 +69,7 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
     district = node_district[inc.node][counted]
     type_id = inc.type_id[counted]
     priority = inc.priority[counted]
-    has_police = np.isfinite(police)
+    has_police = out["police_sent"]
     alerts = records.volunteer_alerts
     summary: dict[str, Any] = {
         "incidents": int(counted.sum()),
@@ -79,6 +82,7 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
         "mediator_utilisation": _utilisation(records, ("mediator",)),
         "volunteer_alerts_per_volunteer": _describe_counts(alerts),
         "volunteers": volunteer_summary(records),
+        "outcomes": outcome_summary(records, out, counted, warmup_s),
         "mediation": mediation_summary(records, counted, warmup_s),
         "watch_points": watch_point_summary(records, counted),
         "by_type": {
@@ -102,6 +106,46 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
     if fleets is not None:
         summary["utilisation_by_hour"] = utilisation_by_hour(records, fleets)
     return summary
+
+
+def outcome_summary(records: SimulationRecords, outcomes: dict[str, np.ndarray],
+                    counted: np.ndarray, warmup_s: float) -> dict[str, Any]:
+    """Return what the layers achieved: help, rescues, stand-downs, redundancy (and a year).
+
+    ``outcomes`` are ``incident_outcomes`` columns already restricted to ``counted``, the
+    calls from ``warmup_s`` on; ``per_year`` scales the counts to 365 days.
+    """
+    inc, d = records.incidents, records.dispatches
+    counted_rows = counted[d["incident"]]
+    arrived = counted_rows & np.isfinite(d["t_arrive_s"])
+    volunteer = d["kind"] == KIND_CODE["volunteer"]
+    police = np.isin(d["kind"], [KIND_CODE[k] for k in POLICE_KINDS])
+    assisted = np.unique(d["incident"][arrived & volunteer]).shape[0]
+    stood_down = int((counted_rows & police & ~np.isfinite(d["t_arrive_s"])).sum())
+    local = np.isin(d["kind"], [KIND_CODE[k] for k in (*LOCAL_KINDS, "watch_point")])
+    local_arrivals = np.bincount(d["incident"][arrived & local], minlength=inc.count)
+    redundant = int(np.maximum(local_arrivals - 1, 0).sum())
+    threshold = (np.full(inc.count, np.nan) if inc.harm_threshold_s is None
+                 else inc.harm_threshold_s)[counted]
+    at_risk = np.isfinite(threshold)
+    first = outcomes["first_arrival_s"]
+    rescued = at_risk & np.isfinite(first) & (first <= np.where(at_risk, threshold, 0.0))
+    by_volunteer = rescued & (outcomes["first_kind"] == KIND_CODE["volunteer"])
+    counts = {
+        "assisted_by_volunteers": int(assisted),
+        "persons_at_risk": int(at_risk.sum()),
+        "rescued": int(rescued.sum()),
+        "rescued_by_volunteers": int(by_volunteer.sum()),
+        "police_stood_down": stood_down,
+        "redundant_arrivals": redundant,
+    }
+    per_year = 365.0 * 86_400.0 / (records.duration_s - warmup_s)
+    return {
+        **counts,
+        "police_hours_saved": _round(records.police_saved_unit_s / 3600.0),
+        "local_activations": dict(records.activations),
+        "per_year": {key: _round(value * per_year, 0) for key, value in counts.items()},
+    }
 
 
 def run_warnings(summary: dict[str, Any]) -> list[str]:
@@ -341,6 +385,7 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def _round(value: float, digits: int = 1) -> float:
     return round(float(value), digits)
+
 
 def mediation_summary(records: SimulationRecords, counted: np.ndarray, warmup_s: float
                       ) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import cast
 
 import numpy as np
 import simpy
 
+from gridsim.dispatch.activation import Activated
 from gridsim.dispatch.base import Layer, Rostered
 from gridsim.dispatch.local import GridPush, LocalResponders
 from gridsim.dispatch.mediation import MediationRooms, StreetCases
@@ -16,8 +16,8 @@ from gridsim.dispatch.volunteers import VolunteerAlerts, volunteer_travel
 from gridsim.dispatch.watch_points import WatchPointStaff
 from gridsim.incidents import Incidents
 from gridsim.log import KIND_CODE, DispatchLog
-from gridsim.rng import DrawBuffer, stream
-from gridsim.scenario.schema import CHARACTERS
+from gridsim.rng import stream
+from gridsim.scenario.schema import CHARACTERS, PushedLayer
 from gridsim.world import World
 
 __all__ = ["Dispatcher", "Layer", "Rostered"]
@@ -38,8 +38,12 @@ class Dispatcher:
         district_character = np.array(
             [CHARACTERS.index(d.character) for d in scenario.city.districts], dtype=np.int8)
         congestion = scenario.city.congestion
-        units_by_type = np.array(
-            [scenario.incidents[name].units for name in incidents.type_names], dtype=np.int64)
+        between_s = world.node_station_car_s[zones.station_node]  # (S, S) station to station
+        nearest_first = np.argsort(between_s, axis=1, kind="stable")
+        neighbours = nearest_first[:, 1:1 + scenario.dispatch.neighbour_stations]
+        types = [scenario.incidents[name] for name in incidents.type_names]
+        units_by_type = np.array([t.units for t in types], dtype=np.int64)
+        stand_down = np.array([t.local_resolves_prob for t in types])
 
         def station_dispatch(
             pools: list[StationPool], delay_by_priority_s: np.ndarray, name: str,
@@ -49,10 +53,15 @@ class Dispatcher:
                 delay_by_priority_s=delay_by_priority_s,
                 units_by_type=units_by_type,
                 jurisdiction_first=scenario.dispatch.jurisdiction == "own_area_first",
+                neighbours=neighbours,
                 return_to_base=scenario.police.return_to_base,
                 node_character=district_character[world.node_district],
                 congestion=congestion.table(),
-                trip_spread=trip_spread(congestion.trip_cv, stream(seed, f"dispatch.{name}.trips")),
+                trip_factor=trip_factors(congestion.trip_cv, incidents.count,
+                                         stream(seed, f"dispatch.{name}.trips")),
+                stand_down_prob_by_type=stand_down if name == "police" else 0.0 * stand_down,
+                stand_down_u=stream(seed, f"dispatch.{name}.stand_down").random(
+                    incidents.count),
             )
             return StationDispatch(env, pools, zones.node_station, world.node_station_car_s,
                                    incidents, unit_log, rules)
@@ -60,7 +69,8 @@ class Dispatcher:
         self.police = station_dispatch(
             [
                 StationPool(fleets.patrol, KIND_CODE["patrol"], stations, False,
-                            world.patrol_points, rng=stream(seed, "dispatch.patrol.points")),
+                            world.patrol_points, seed=seed,
+                            stream_name="dispatch.patrol.points"),
                 StationPool(fleets.community_police, KIND_CODE["community_police"], stations,
                             True, world.patrol_points, fixed_points=True),
             ],
@@ -98,26 +108,37 @@ class Dispatcher:
             scenario.watch_points, incidents, catchments.watch_point, catchments.watch_point_m,
             fleets.watch_point_node, log, scenario.city.walk_speed_mps, seed, scenario.city.seed,
         )
+        activation_delay_s = np.array([t.activation_delay_s for t in types])
+        pushed: list[tuple[PushedLayer, Layer]] = [("grid", self.grid),
+                                                   ("volunteers", self.volunteers)]
+        self.activated = {
+            name: Activated(layer, incidents.type_id,
+                            np.array([t.activation_prob.get(name, 1.0) for t in types]),
+                            activation_delay_s, stream(seed, f"dispatch.activation.{name}"))
+            for name, layer in pushed
+        }
         by_layer: dict[str, Layer] = {
             "police": self.police,
-            "grid": self.grid,
-            "volunteers": self.volunteers,
+            "grid": self.activated["grid"],
+            "volunteers": self.activated["volunteers"],
             "watch_points": self.watch_points,
         }
         mediated = set(scenario.dispatch.mediation_types)
         self.layers_by_type: list[tuple[Layer, ...]] = []
-        for name in incidents.type_names:
-            layers = [by_layer[layer] for layer in scenario.incidents[name].responders]
-            if name in mediated:
-                layers.insert(0, self.mediation)
-            self.layers_by_type.append(tuple(layers))
+        for name, kind in zip(incidents.type_names, types, strict=True):
+            # people nearby first, station units last: a unit is sent knowing whether a
+            # local responder will be there first (and may be stood down)
+            local = [by_layer[layer] for layer in kind.responders if layer != "police"]
+            station = [self.mediation] if name in mediated else []
+            if "police" in kind.responders:
+                station.append(self.police)
+            self.layers_by_type.append((*local, *station))
         self.rostered: tuple[Rostered, ...] = (self.police, self.mediation)
 
 
-def trip_spread(cv: float, rng: np.random.Generator) -> Callable[[], float]:
-    """Return a source of per-trip travel-time factors: log-normal, mean 1, CV ``cv``."""
+def trip_factors(cv: float, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Return a travel-time factor per incident: log-normal, mean 1, CV ``cv`` (0: ones)."""
     if cv == 0.0:
-        return lambda: 1.0
+        return np.ones(count)
     sigma = float(np.sqrt(np.log1p(cv**2)))
-    draws = DrawBuffer(lambda n: rng.lognormal(-sigma**2 / 2.0, sigma, n))
-    return draws.take_one
+    return rng.lognormal(-sigma**2 / 2.0, sigma, count)

@@ -13,7 +13,8 @@ of the hour and the destination's district character, times a per-trip spread.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -24,7 +25,7 @@ from gridsim.fleets import Fleet
 from gridsim.incidents import Incidents
 from gridsim.log import DispatchLog
 from gridsim.patrol import NO_POINT, PatrolPoints
-from gridsim.rng import DrawBuffer
+from gridsim.rng import DrawBuffer, stream
 
 NO_STATION = -1
 
@@ -35,18 +36,22 @@ class StationPool:
     def __init__(
         self, fleet: Fleet, kind_code: int, station_count: int, own_station_only: bool,
         points: PatrolPoints | None = None, fixed_points: bool = False,
-        rng: np.random.Generator | None = None,
+        seed: int | None = None, stream_name: str = "",
     ) -> None:
         """Start with every unit off duty; ``on_roster`` brings them on.
 
         With ``points`` (K > 0), an idle unit waits at a patrol point of its station: a
-        fixed one per unit (``fixed_points``: community police), else one drawn from
-        ``rng`` each time it becomes free; without, it waits at the station.
+        fixed one per unit (``fixed_points``: community police), else one drawn each time
+        it becomes free from the unit's own stream (``stream_name`` + unit id under
+        ``seed``), so adding a unit never changes another's draws; without, it waits at
+        the station.
         """
         self.fleet = fleet
         self.points = points if points is not None and points.per_station > 0 else None
         self._fixed_points = fixed_points
-        self._point_draw = DrawBuffer(rng.random) if rng is not None else None
+        self._seed = seed
+        self._stream_name = stream_name
+        self._point_draws: dict[int, DrawBuffer] = {}  # per unit, made on first use
         self.position = [NO_POINT] * fleet.size  # patrol point of each idle unit
         self.kind_code = kind_code
         self.own_station_only = own_station_only
@@ -107,10 +112,14 @@ class StationPool:
         if self.points is None:
             return
         k = self.points.per_station
-        if self._fixed_points or self._point_draw is None:
+        if self._fixed_points or self._seed is None:
             self.position[unit] = station * k + unit % k
-        else:
-            self.position[unit] = station * k + int(self._point_draw.take_one() * k)
+            return
+        draws = self._point_draws.get(unit)
+        if draws is None:
+            rng = stream(self._seed, f"{self._stream_name}.{unit}")
+            draws = self._point_draws[unit] = DrawBuffer(rng.random, block=64)
+        self.position[unit] = station * k + int(draws.take_one() * k)
 
     def travel_s(self, unit: int, node: int, node_station: int, travel_row: np.ndarray
                  ) -> float:
@@ -160,10 +169,18 @@ class StationRules:
     delay_by_priority_s: np.ndarray  # (6,) handling delay, index = priority (0 unused)
     units_by_type: np.ndarray  # (types,) units sent per incident type
     jurisdiction_first: bool  # own station area's free units before nearer ones elsewhere
+    # (stations, k) the k stations nearest to each by car: a freed unit serves their
+    # waiting calls after its own area's and before any other
+    neighbours: np.ndarray
     return_to_base: bool
     node_character: np.ndarray  # (N,) int8 district character of each node
     congestion: np.ndarray  # (24, characters) travel-time factor by hour of day
-    trip_spread: Callable[[], float]  # a per-trip travel-time factor with mean 1
+    # per incident (so staffing changes never shift another incident's draws): the
+    # travel-time spread factor (mean 1) of the trips to it, and a uniform that decides
+    # a stand-down against the type's chance that a local responder resolves it
+    trip_factor: np.ndarray
+    stand_down_u: np.ndarray
+    stand_down_prob_by_type: np.ndarray  # (types,)
 
 
 class StationDispatch:
@@ -197,6 +214,7 @@ class StationDispatch:
         self._waiting: list[tuple[int, float, int]] = []
         self._request_incident: list[int] = []
         self._served: list[bool] = []
+        self.saved_unit_s = 0.0  # unit-seconds saved by stand-downs
 
     def respond(self, incident: int, now_s: float) -> None:
         """Send the units ``incident`` needs, each the best free one by the rules, or queue."""
@@ -238,15 +256,25 @@ class StationDispatch:
         own_first = own_station_only or self._rules.jurisdiction_first
         heaps = [self._waiting_at[station]] if own_first else []
         if not own_station_only:
+            if self._rules.jurisdiction_first:  # then the neighbours' most urgent, oldest
+                near = [self._live_head(self._waiting_at[n]) for n in self._rules.neighbours[
+                    station]]
+                waiting = [heap for heap in near if heap]
+                if waiting:
+                    heaps.append(min(waiting, key=lambda heap: heap[0]))
             heaps.append(self._waiting)
         for heap in heaps:
-            while heap and self._served[heap[0][2]]:
-                heapq.heappop(heap)
-            if heap:
+            if self._live_head(heap):
                 request = heapq.heappop(heap)[2]
                 self._served[request] = True
                 return request
         return -1
+
+    def _live_head(self, heap: list[tuple[int, float, int]]) -> list[tuple[int, float, int]]:
+        """Drop requests already served from the top of ``heap``; return it."""
+        while heap and self._served[heap[0][2]]:
+            heapq.heappop(heap)
+        return heap
 
     def shift_boundaries_h(self) -> list[float]:
         """Return the hours of day at which a unit's shift starts or ends."""
@@ -274,11 +302,19 @@ class StationDispatch:
         hour = int(t_dispatch_s // 3600.0) % 24
         factor = self._rules.congestion[hour, self._rules.node_character[node]]
         free_flow_s = pool.travel_s(unit, node, int(self._node_station[node]), self._travel[node])
-        travel_s = free_flow_s * factor * self._rules.trip_spread()
+        travel_s = free_flow_s * factor * float(self._rules.trip_factor[incident])
         t_arrive = t_dispatch_s + travel_s
         t_free = t_arrive + float(self._incidents.on_scene_s[incident])
         if self._rules.return_to_base:
             t_free += travel_s
+        t_local = self._log.first_local_arrival_s(incident)
+        stand_down = self._rules.stand_down_prob_by_type[self._incidents.type_id[incident]]
+        if t_local < t_arrive and self._rules.stand_down_u[incident] < stand_down:
+            # recalled when the local responder reports; drives back as far as it came
+            recalled = max(t_local, t_dispatch_s)
+            planned_free, t_free = t_free, recalled + (recalled - t_dispatch_s)
+            self.saved_unit_s += planned_free - t_free
+            t_arrive = math.inf  # never arrived
         self._log.add(incident, pool.kind_code, unit, t_dispatch_s, t_arrive, t_free)
         freed = self._env.timeout(t_free - self._env.now)
         freed.callbacks.append(partial(self._on_free, pool_index, unit))

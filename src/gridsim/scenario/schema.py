@@ -34,6 +34,7 @@ Character = Literal["urban_core", "inner_suburb", "suburb", "rural"]
 CHARACTERS: tuple[Character, ...] = ("urban_core", "inner_suburb", "suburb", "rural")
 TravelMode = Literal["car", "ebike", "walk"]
 ResponderLayer = Literal["police", "grid", "volunteers", "watch_points"]
+PushedLayer = Literal["grid", "volunteers"]
 HOURS_PER_DAY = 24
 MAX_BRIDGES = 1000  # each bridge is a search over every node; real rivers have a few dozen
 
@@ -520,6 +521,9 @@ class Dispatch(Model):
     # station units: "own_area_first" (the call's station area, then the nearest free unit
     # anywhere; a freed unit serves its own area's waiting calls first) or "nearest"
     jurisdiction: Literal["own_area_first", "nearest"] = "nearest"
+    # with own_area_first: a freed unit then serves the waiting calls of this many nearest
+    # station areas before the oldest call anywhere
+    neighbour_stations: Annotated[int, Field(ge=0, le=1000)] = 6
 
 
 class IncidentType(Model):
@@ -532,6 +536,16 @@ class IncidentType(Model):
     district_weights: dict[str, Weight] | None = None
     priority: Annotated[int, Field(ge=1, le=5)] = 3
     units: Annotated[int, Field(ge=1, le=10)] = 1  # station units sent (police or mediators)
+    # the 110 centre pushes the call to the grid and volunteer layers it lists, each with
+    # its probability (a layer left out: 1), after this handling delay; watch points are
+    # on the spot and need no push
+    activation_prob: dict[PushedLayer, Probability] = Field(default_factory=dict)
+    activation_delay_s: NonNegativeFloat = 0.0
+    # chance that a grid worker or volunteer arriving before police resolves the incident,
+    # so the police unit is stood down (recalled) and drives back
+    local_resolves_prob: Probability = 0.0
+    # a person in need is "rescued" when help arrives within this time after the call
+    harm_threshold_s: Duration | None = None
     on_scene_s: Duration
     responders: Annotated[list[ResponderLayer], Field(min_length=1)]
 

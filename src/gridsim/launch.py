@@ -6,6 +6,7 @@ answered with one line (exit 130) instead of a traceback.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import NoReturn
@@ -20,9 +21,12 @@ def entry_point() -> NoReturn:
 
         code = main()
     except KeyboardInterrupt:
+        # an interrupt while the interpreter is half-way through imports can surface
+        # again as it shuts down (and kill it with SIGINT): say it once and leave now
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("gridsim: interrupted before any work began; nothing was written",
-              file=sys.stderr)
-        code = EXIT_INTERRUPTED
+              file=sys.stderr, flush=True)
+        os._exit(EXIT_INTERRUPTED)
     # the command has finished and said what it wrote: a late Ctrl-C must not turn a
     # finished run into a silent exit 130 while Python shuts down
     signal.signal(signal.SIGINT, signal.SIG_IGN)

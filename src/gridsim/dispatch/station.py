@@ -121,8 +121,7 @@ class StationPool:
             draws = self._point_draws[unit] = DrawBuffer(rng.random, block=64)
         self.position[unit] = station * k + int(draws.take_one() * k)
 
-    def travel_s(self, unit: int, node: int, node_station: int, travel_row: np.ndarray
-                 ) -> float:
+    def travel_s(self, unit: int, node: int, travel_row: np.ndarray) -> float:
         """Return car seconds from where idle ``unit`` waits to ``node`` (free flow)."""
         station = self._unit_station[unit]
         point = self.position[unit]
@@ -135,7 +134,7 @@ class StationPool:
         waiting = self.free[station]
         if self.points is None:
             return waiting[0]
-        return min(waiting, key=lambda u: (self.travel_s(u, node, station, travel_row), u))
+        return min(waiting, key=lambda u: (self.travel_s(u, node, travel_row), u))
 
     def claim(self, unit: int) -> None:
         """Mark an idle unit that is not waiting in a station list as busy."""
@@ -301,7 +300,7 @@ class StationDispatch:
         node = int(self._incidents.node[incident])
         hour = int(t_dispatch_s // 3600.0) % 24
         factor = self._rules.congestion[hour, self._rules.node_character[node]]
-        free_flow_s = pool.travel_s(unit, node, int(self._node_station[node]), self._travel[node])
+        free_flow_s = pool.travel_s(unit, node, self._travel[node])
         travel_s = free_flow_s * factor * float(self._rules.trip_factor[incident])
         t_arrive = t_dispatch_s + travel_s
         t_free = t_arrive + float(self._incidents.on_scene_s[incident])

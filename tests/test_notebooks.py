@@ -11,9 +11,9 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_three_notebooks() -> None:
+def test_there_are_four_notebooks() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
-        "01-quickstart", "02-volunteer-density", "03-staffing"]
+        "01-quickstart", "02-volunteer-density", "03-staffing", "04-alert-policy"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

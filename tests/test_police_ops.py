@@ -181,3 +181,73 @@ def test_freed_units_take_waiting_calls_nearby_before_calls_across_the_city() ->
     # looks at the neighbouring areas first drives less far to the calls it takes
     for seed in (1, 2, 3):
         assert _queued_travel_s(3, seed) < _queued_travel_s(0, seed)
+
+
+def _loaded(*overrides: str, seed: int = 3) -> gridsim.RunResult:
+    scenario = gridsim.load_scenario(SMALL, ["police.patrol_units=12", "duration_days=3",
+                                             *overrides])
+    return gridsim.run(scenario, seed=seed)
+
+
+def _never_double_booked(result: gridsim.RunResult, kind: int) -> None:
+    d = result.records.dispatches
+    rows = d["kind"] == kind
+    order = np.lexsort((d["t_dispatch_s"][rows], d["responder"][rows]))
+    unit = d["responder"][rows][order]
+    start, end = d["t_dispatch_s"][rows][order], d["t_free_s"][rows][order]
+    same = unit[1:] == unit[:-1]
+    assert np.all(start[1:][same] >= end[:-1][same] - 1e-6)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_preemption_speeds_priority_one_and_requeues_what_it_interrupts(seed: int) -> None:
+    off = _loaded(seed=seed)
+    on = _loaded("police.preempt_priority_max=1", seed=seed)
+    police = on.summary["police"]
+    assert police["preemptions"] > 0 and off.summary["police"]["preemptions"] == 0
+    assert (on.summary["by_priority"]["1"]["police_arrival_s"]["mean"]
+            < off.summary["by_priority"]["1"]["police_arrival_s"]["mean"])
+    _never_double_booked(on, PATROL)
+    d, inc = on.records.dispatches, on.records.incidents
+    rows = np.isin(d["kind"], [PATROL, KIND_CODE["community_police"]])
+    per_incident = np.bincount(d["incident"][rows], minlength=inc.count)
+    extra = per_incident - on.scenario.incidents["assault"].units * (
+        inc.type_id == inc.type_names.index("assault")) - (
+        inc.type_id != inc.type_names.index("assault"))
+    # every call a preempted unit left got another unit (unless the run ended first)
+    assert 0 < int(np.maximum(extra, 0).sum()) <= police["requeued"]
+
+
+def test_street_post_units_wait_at_posts_and_go_only_within_their_ring() -> None:
+    ring_s = 150.0
+    result = _loaded("police.street_post_units=2", f"police.street_post_ring_s={ring_s}")
+    world, d, inc = result.world, result.records.dispatches, result.records.incidents
+    posts = np.flatnonzero(world.zones.station_is_street)
+    fleet = world.fleets.street_posts
+    assert fleet.size == 2 * posts.shape[0] and set(fleet.station.tolist()) == set(posts.tolist())
+    rows = np.flatnonzero(d["kind"] == KIND_CODE["street_post"])
+    assert rows.shape[0] > 0
+    node = inc.node[d["incident"][rows]]
+    station = fleet.station[d["responder"][rows]]
+    own_area = world.zones.node_station[node] == station
+    in_ring = world.node_station_car_s[node, station] <= ring_s * (1 + 1e-6)
+    assert np.all(own_area | in_ring)
+    share = result.summary["police"]["street_post_ring_population_share"]
+    assert 0.0 < share < 1.0
+    assert "street_post" in result.summary["utilisation_by_hour"]
+
+
+def test_traffic_accidents_can_go_to_a_traffic_police_fleet() -> None:
+    result = _loaded("traffic_police.units=6",
+                     'incidents.traffic.responders=["traffic_police", "volunteers"]')
+    d, inc = result.records.dispatches, result.records.incidents
+    traffic = inc.type_id[d["incident"]] == inc.type_names.index("traffic")
+    assert not (traffic & np.isin(d["kind"], [PATROL, KIND_CODE["community_police"]])).any()
+    assert (traffic & (d["kind"] == KIND_CODE["traffic_police"])).sum() > 0
+    assert not (~traffic & (d["kind"] == KIND_CODE["traffic_police"])).any()
+    _never_double_booked(result, KIND_CODE["traffic_police"])
+
+
+def test_a_type_sent_to_an_empty_traffic_police_fleet_is_refused() -> None:
+    with pytest.raises(gridsim.InputError, match="traffic_police.units is 0"):
+        gridsim.load_scenario(SMALL, ['incidents.traffic.responders=["traffic_police"]'])

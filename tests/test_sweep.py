@@ -6,14 +6,26 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import gridsim
+import gridsim.world
+from gridsim.api import run
 from gridsim.errors import InputError
 from gridsim.executors import DaskExecutor, ProcessExecutor, SerialExecutor
-from gridsim.scenario.load import read_scenario_text
-from gridsim.sweeps import SWEEP_METRICS, expand, parse_sweeps, replications_needed, sweep
+from gridsim.experiment import replication_seeds
+from gridsim.metrics import summary_value
+from gridsim.scenario.load import parse_scenario, read_scenario_text
+from gridsim.sweeps import (
+    SWEEP_METRICS,
+    expand,
+    parse_sweeps,
+    replications_needed,
+    setting_values,
+    sweep,
+)
 from tests.conftest import SMALL
 
 SWEEPS = ["volunteers.count=0,3000", "dispatch.volunteer_radius_m=300,800"]
@@ -117,7 +129,7 @@ def test_python_api_returns_tables() -> None:
     result = gridsim.sweep(SMALL, {"volunteers.count": [0, 3000]}, replications=3, seed=2)
     frame = result.summary.to_pandas()
     p50 = frame[frame.metric == "first_arrival_s.p50"].set_index("volunteers.count")["mean"]
-    assert p50["3000"] < p50["0"]
+    assert p50[3000] < p50[0]  # the swept setting keeps its type (int64)
 
 
 def test_replications_needed_scales_with_the_square() -> None:
@@ -139,3 +151,55 @@ def test_cli_sweep_writes_tables_and_figure(tmp_path: Path) -> None:
     assert "duration_days" not in table.column_names  # a single value is not an arm
     assert main(["sweep", str(SMALL), "--set", "volunteers.count=-1,5", "--out",
                  str(tmp_path / "bad")]) == 2
+
+
+def test_setting_columns_keep_their_types(tmp_path: Path) -> None:
+    assert setting_values(["0", "3000"]) == (pa.int64(), [0, 3000])
+    assert setting_values(["300", "800.5"]) == (pa.float64(), [300.0, 800.5])
+    assert setting_values(["true", "false"]) == (pa.bool_(), [True, False])
+    assert setting_values(["own_area_first", "nearest"])[0] == pa.string()
+    assert setting_values(["[1, 2]", "[3, 4]"]) == (pa.string(), ["[1, 2]", "[3, 4]"])
+    assert setting_values(["1", "true"])[0] == pa.string()  # mixed: left as written
+    text, source = read_scenario_text(SMALL)
+    sweep(text, source, ["duration_days=0.25"],
+          parse_sweeps(["volunteers.count=0,3000", "dispatch.volunteer_radius_m=300,800.5",
+                        "police.return_to_base=true,false",
+                        "dispatch.jurisdiction=own_area_first,nearest"]),
+          2, 5, SerialExecutor(), tmp_path / "typed")
+    for name in ("sweep.parquet", "summary.parquet"):
+        schema = pq.read_schema(tmp_path / "typed" / name)
+        assert schema.field("volunteers.count").type == pa.int64()
+        assert schema.field("dispatch.volunteer_radius_m").type == pa.float64()
+        assert schema.field("police.return_to_base").type == pa.bool_()
+        assert schema.field("dispatch.jurisdiction").type == pa.string()
+    table = pq.read_table(tmp_path / "typed" / "summary.parquet")
+    assert sorted(set(table.column("volunteers.count").to_pylist())) == [0, 3000]
+
+
+def test_a_sweep_over_incidents_builds_the_world_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    builds = []
+    real = gridsim.world.build_world
+
+    def counting(scenario: Any, *args: Any, **kwargs: Any) -> Any:
+        builds.append(scenario)
+        return real(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(gridsim.world, "build_world", counting)
+    gridsim.world.WORLDS.clear()
+    text, source = read_scenario_text(SMALL)
+    base = ["duration_days=0.25"]
+    result = sweep(text, source, base,
+                   parse_sweeps(["incidents.traffic.rate_per_day=5,80", "warmup_hours=0,1"]),
+                   2, 5, SerialExecutor())
+    assert len(builds) == 1  # 4 arms x 2 replications of one city in this process
+    # the reused world ran the last arm's own incidents: the same as a world of its own
+    scenario = parse_scenario(text, source, [*base, "incidents.traffic.rate_per_day=80",
+                                             "warmup_hours=1"])
+    alone = run(scenario, seed=replication_seeds(5, 2)[1], world=real(scenario)).summary
+    table = result.table.to_pandas()
+    last = table[(table.arm == 3) & (table.replication == 1)].set_index("metric")["value"]
+    assert last["first_arrival_s.p90"] == summary_value(alone, "first_arrival_s.p90")
+    assert last["police_arrival_s.p50"] == summary_value(alone, "police_arrival_s.p50")
+    sweep(text, source, base, parse_sweeps(["volunteers.count=0,3000"]), 2, 5,
+          SerialExecutor())
+    assert len(builds) == 3  # volunteers are part of the world: one build per arm

@@ -11,6 +11,7 @@ from gridsim.verify import (
     compare,
     hypercube_case,
     mmc_case,
+    preemptive_case,
     priority_case,
     run_case,
     welch_half_width,
@@ -40,6 +41,14 @@ def test_a_wrong_priority_order_is_caught(given: tuple[int, int, int]) -> None:
     assert not _all_ok(priority_case(4, 0.88, arrivals=ARRIVALS, engine_priorities=given))
 
 
+def test_preemptive_priority_matches_buzen_bondi() -> None:
+    assert _all_ok(preemptive_case(4, 0.85, arrivals=ARRIVALS))
+
+
+def test_a_dispatcher_that_does_not_preempt_is_caught() -> None:
+    assert not _all_ok(preemptive_case(4, 0.85, arrivals=ARRIVALS, preempt=False))
+
+
 def test_hypercube_n3_matches_the_exact_model() -> None:
     assert _all_ok(hypercube_case(3, 2, 3, layout_seed=3, arrivals=ARRIVALS))
 
@@ -52,9 +61,9 @@ def test_wrong_service_mean_is_caught() -> None:
 def test_a_unit_never_freed_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     original = StationDispatch._on_free
 
-    def leak(self, pool_index, unit, event):  # type: ignore[no-untyped-def]
+    def leak(self, pool_index, unit, generation, event):  # type: ignore[no-untyped-def]
         if unit != 0:  # unit 0 never comes back
-            original(self, pool_index, unit, event)
+            original(self, pool_index, unit, generation, event)
 
     monkeypatch.setattr(StationDispatch, "_on_free", leak)
     assert not _all_ok(mmc_case(5, 0.5, ARRIVALS))

@@ -154,3 +154,46 @@ def test_same_seed_same_watch_point_records(busy) -> None:  # type: ignore[no-un
     assert np.array_equal(again.sheltered, records.sheltered)
     for name, column in records.dispatches.items():
         assert np.array_equal(again.dispatches[name], column)
+
+
+ALARM = [*BUSY, "incidents.theft.report_delay_s={ dist = \"exponential\", mean_s = 300 }",
+         "watch_points.alarm_radius_m=400", "watch_points.alarm_prob=0.6",
+         "watch_points.alarm_report_s={ dist = \"fixed\", mean_s = 30 }"]
+
+
+def test_a_point_raises_the_alarm_sooner_only_near_it() -> None:
+    scenario = load_scenario(SMALL, ALARM)
+    world = build_world(scenario)
+    point_m = world.catchments.watch_point_m
+    inc = generate_incidents(scenario, world.node_district, 8, point_m)
+    assert inc.t_occur_s is not None and inc.alarmed is not None
+    delay = inc.report_delay_s()
+    theft = inc.type_id == inc.type_names.index("theft")  # the one type with a delay
+    assert not inc.alarmed[~theft].any() and np.all(delay[~theft] == 0.0)
+    near = (point_m[inc.node] <= 400.0)[theft]
+    delay, alarmed = delay[theft], inc.alarmed[theft]
+    assert np.all(delay >= 0.0) and np.all(np.diff(inc.t_call_s) >= 0.0)
+    assert not alarmed[~near].any()  # never far from a point
+    assert np.allclose(delay[alarmed], 30.0)
+    # near a point: raised with 0.6, kept when sooner than Exp(300 s): 0.6 * exp(-30/300)
+    n, k = int(near.sum()), int(alarmed.sum())
+    expected = 0.6 * np.exp(-30.0 / 300.0)
+    assert n > 2000
+    assert abs(k / n - expected) < 4.0 * np.sqrt(expected * (1 - expected) / n)
+    # elsewhere the report delay is the type's own: exponential, mean 300 s
+    far = delay[~near]
+    assert abs(far.mean() - 300.0) < 4.0 * 300.0 / np.sqrt(far.shape[0])
+    # without the points' positions nobody is alarmed: the same incidents, called no
+    # sooner, so a few near the end fall after the run
+    plain = generate_incidents(scenario, world.node_district, 8)
+    assert plain.alarmed is not None and not plain.alarmed.any()
+    assert plain.t_occur_s is not None and plain.count <= inc.count
+    assert np.isin(plain.t_occur_s, inc.t_occur_s).all()
+
+
+def test_harm_thresholds_run_from_the_incident(small_world: World) -> None:
+    base = ["duration_days=3"]
+    late = [*base, "incidents.person_in_need.report_delay_s={ dist = \"fixed\", mean_s = 600 }"]
+    rescued = [run(load_scenario(SMALL, o), seed=4).summary["outcomes"]["rescued"]
+               for o in (base, late)]
+    assert rescued[1] < rescued[0]

@@ -8,6 +8,8 @@ The stages, each a plain function::
     result.summary["first_arrival_s"]["p50"]
     table = gridsim.sweep("scenarios/small.toml", {"volunteers.count": [0, 3000]},
                           replications=10).summary.to_pandas()
+    indices = gridsim.sensitivity("scenarios/small.toml",
+                                  {"police.patrol_units": (12, 36)}).indices.to_pandas()
 
 The names are imported on first use, so ``import gridsim`` (and the command line's start,
 where Ctrl-C must be answered cleanly) stays fast.
@@ -28,6 +30,7 @@ _EXPORTS = {  # public name: (module, attribute)
     "load_scenario": ("gridsim.scenario", "load_scenario"),
     "optimize": ("gridsim.staffing", "run_optimize"),
     "run": ("gridsim.api", "run"),
+    "sensitivity": ("gridsim.sensitivities", "run_sensitivity"),
     "sweep": ("gridsim.sweeps", "run_sweep"),
     "write_results": ("gridsim.api", "write_results"),
 }
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from gridsim.api import RunResult, run, write_results
     from gridsim.errors import InputError
     from gridsim.scenario import load_scenario
+    from gridsim.sensitivities import run_sensitivity as sensitivity
     from gridsim.staffing import run_optimize as optimize
     from gridsim.sweeps import run_sweep as sweep
     from gridsim.world import World, build_world
@@ -49,6 +53,7 @@ __all__ = [
     "load_scenario",
     "optimize",
     "run",
+    "sensitivity",
     "sweep",
     "write_results",
 ]

@@ -13,6 +13,7 @@ import numpy as np
 
 from gridsim import __version__
 from gridsim.dispatch import mediation as med
+from gridsim.dispatch.platform import COLUMNS as PLATFORM_COLUMNS
 from gridsim.dispatch.volunteers import TRAVEL_MODES, volunteer_travel
 from gridsim.engine import ProgressCallback, SimulationRecords, simulate
 from gridsim.incidents import generate_incidents
@@ -59,7 +60,8 @@ def run(
     if world is None or world.scenario != scenario:
         world = build_world(scenario)
     built = time.perf_counter()
-    incidents = generate_incidents(scenario, world.node_district, seed)
+    incidents = generate_incidents(scenario, world.node_district, seed,
+                                   world.catchments.watch_point_m)
     records = simulate(world, incidents, seed, progress)
     summary = {
         "scenario": scenario.name,
@@ -83,8 +85,14 @@ def result_files(result: RunResult) -> dict[str, Writer]:
     outcomes = incident_outcomes(records)
     d = records.dispatches
     room = records.mediation_cases or med.MediationRooms.no_cases()
+    positions = world.volunteer_positions
     mode, speed_mps = volunteer_travel(result.scenario.volunteers, world.fleets.volunteers.size,
-                                       result.scenario.city.seed)
+                                       result.scenario.city.seed, positions.kind)
+    # columns only a scenario with volunteer kinds, or with a platform, has
+    kind_column = {"kind": categorical(positions.kind, positions.kind_names)
+                   } if positions.kind_names else {}
+    platform_columns = {f"platform_{name}": records.platform[name]
+                        for name in PLATFORM_COLUMNS if name in records.platform}
     return {
         "summary.json": json_writer(result.summary),
         "scenario.json": json_writer(result.scenario.model_dump(mode="json")),
@@ -97,15 +105,19 @@ def result_files(result: RunResult) -> dict[str, Writer]:
             "station": world.zones.node_station[inc.node],
             "grid": world.zones.node_grid[inc.node],
             "t_call_s": inc.t_call_s,
+            **({} if inc.t_occur_s is None else {"t_occur_s": inc.t_occur_s,
+                                                  "reported_by_watch_point": inc.alarmed}),
             "on_scene_s": inc.on_scene_s,
             "first_arrival_s": outcomes["first_arrival_s"],
             "first_kind": categorical(outcomes["first_kind"], RESPONDER_KINDS),
             "police_arrival_s": outcomes["police_arrival_s"],
             "local_before_police": outcomes["local_before_police"],
+            **platform_columns,
         }),
         "volunteers.parquet": parquet_writer({
             "volunteer": np.arange(world.fleets.volunteers.size, dtype=np.int32),
             "home_node": world.fleets.volunteers.base_node,
+            **kind_column,
             "alerts": records.volunteer_alerts,
             "mode": categorical(mode, TRAVEL_MODES),
             "speed_mps": speed_mps,

@@ -87,7 +87,8 @@ def timed_run(overrides: list[str], cache_dir: str) -> dict[str, float]:
     scenario = load_scenario(None, overrides)
     world = build_world(scenario, ArrayCache(Path(cache_dir)))
     started = time.perf_counter()
-    incidents = generate_incidents(scenario, world.node_district, BENCH_SEED)
+    incidents = generate_incidents(scenario, world.node_district, BENCH_SEED,
+                                   world.catchments.watch_point_m)
     simulate(world, incidents, BENCH_SEED)
     wall_s = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -116,7 +117,8 @@ def run_bench(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
         warm_s = time.perf_counter() - started
 
         say(f"naive design: {plan.naive_incidents} incidents")
-        incidents = generate_incidents(scenario, world.node_district, BENCH_SEED)
+        incidents = generate_incidents(scenario, world.node_district, BENCH_SEED,
+                                   world.catchments.watch_point_m)
         step = max(1, incidents.count // plan.naive_incidents)
         sample = incidents.subset(np.arange(0, incidents.count, step)[: plan.naive_incidents])
         naive_us = naive_seconds(world, sample, road_graph(world), BENCH_SEED) / sample.count * 1e6

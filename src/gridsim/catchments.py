@@ -1,16 +1,20 @@
 """Who can reach each node, and how far by road: computed once per world, not per call.
 
 For every node v: the volunteers living within the radius of the last alert round (the
-first round's radius times the growth per round; ``gridsim.dispatch.volunteers``), the
-workers of v's grid within the grid radius (both nearest first, ties by id), and the
-nearest watch point within its radius. A call at v then costs a slice, not a graph search.
+first round's radius times the growth per round; ``gridsim.dispatch.volunteers``) or,
+with volunteer kinds (who are at posts or on the move by hour, ``gridsim.volunteer_kinds``),
+the nodes within it; the workers of v's grid within the grid radius (both nearest first,
+ties by id), the nearest watch point within its radius, and, with a mobilisation
+platform, the population within each task radius. A call at v then costs a slice, not a
+graph search.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy import sparse
 from scipy.sparse import csgraph
 
 from gridsim.cache import ArrayCache, cache_key
@@ -19,6 +23,7 @@ from gridsim.city.reach import Reach, reach_within
 from gridsim.city.zones import ZoneMap
 from gridsim.fleets import Fleet, Fleets
 from gridsim.scenario.schema import Scenario
+from gridsim.volunteer_kinds import VolunteerPositions, home_positions
 
 # a first search radius of this many times the straight-line extent of a worker's grid
 # finds almost every road distance inside the grid; the rest get the full radius
@@ -30,22 +35,54 @@ NO_WATCH_POINT = -1
 class Catchments:
     """Per-node lists of responders who could come, nearest first."""
 
-    volunteers: Reach  # row v: volunteer ids within the last alert round's radius of node v
+    volunteers: Reach  # row v: volunteers at home within the last round's radius (no kinds)
     grid_workers: Reach  # row v: ids of the workers of v's grid within the grid radius
     watch_point: np.ndarray  # (N,) int32 nearest watch point within its radius, or -1
     watch_point_m: np.ndarray  # (N,) float32 road metres to it
+    # with volunteer kinds: row v, the nodes within the last round's radius (None: no kinds;
+    # ``volunteers`` has empty rows then), and per class of hours c the volunteers there (C, N)
+    volunteer_nodes: Reach | None = None
+    volunteers_within: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
+    # with a platform: its task radii (R,) and the people living within each of node v
+    # by road (R, N); empty without a platform
+    platform_radius_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    platform_pop: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 def build_catchments(
     scenario: Scenario, network: RoadNetwork, zones: ZoneMap, fleets: Fleets,
-    cache: ArrayCache, world_key: str,
+    cache: ArrayCache, world_key: str, positions: VolunteerPositions | None = None,
+    node_population: np.ndarray | None = None,
 ) -> Catchments:
-    """Return the catchments of every node (node-level searches come from ``cache``)."""
+    """Return the catchments of every node (node-level searches come from ``cache``).
+
+    ``positions`` default to the volunteers' homes; ``node_population`` (people per node)
+    is needed only with a platform.
+    """
     radius_m = scenario.volunteers.alerting.largest_radius_m(scenario.dispatch.volunteer_radius_m)
-    nodes_near = Reach(**cache.get(
-        "reach", cache_key(world_key, "nodes", radius_m),
-        lambda: asdict(reach_within(network, np.arange(network.node_count), radius_m)),
-    ))
+
+    def nodes_within(radius: float) -> Reach:
+        return Reach(**cache.get(
+            "reach", cache_key(world_key, "nodes", radius),
+            lambda: asdict(reach_within(network, np.arange(network.node_count), radius)),
+        ))
+
+    nodes_near = nodes_within(radius_m)
+    if positions is None:
+        positions = home_positions(fleets.volunteers.base_node)
+    platform_radius_m, platform_pop = np.zeros(0), np.zeros((0, 0))
+    if scenario.platform is not None:
+        if node_population is None:
+            raise ValueError("build_catchments: a platform needs node_population")
+        weight = node_population
+        platform_radius_m = np.unique([t.radius_m for t in scenario.platform.tasks.values()])
+        widest = float(platform_radius_m[-1])
+        platform_pop = cache.get(
+            "platform-pop", cache_key(world_key, "platform-pop", platform_radius_m.tolist()),
+            lambda: {"pop": population_within(
+                nodes_near if widest <= radius_m else nodes_within(widest), weight,
+                platform_radius_m)},
+        )["pop"]
     grid_radius_m = scenario.dispatch.grid_radius_m
     grid = scenario.grid_workers
     grid_workers = Reach(**cache.get(
@@ -56,16 +93,27 @@ def build_catchments(
     watch_point, watch_point_m = _nearest_watch_point(
         network, fleets.watch_point_node, scenario.watch_points.radius_m
     )
+    kinds = bool(positions.kind_names)
+    no_entries = Reach(np.zeros(network.node_count + 1, dtype=np.int64), np.empty(0, np.int32),
+                       np.empty(0, np.float32))
     return Catchments(
-        volunteers=members_near(nodes_near, fleets.volunteers.base_node),
+        volunteers=no_entries if kinds else members_near(nodes_near, positions.node),
+        volunteer_nodes=nodes_near if kinds else None,
+        volunteers_within=class_totals(nodes_near, positions.class_node_start) if kinds
+        else np.zeros((0, 0), np.int32),
         grid_workers=grid_workers,
         watch_point=watch_point,
         watch_point_m=watch_point_m,
+        platform_radius_m=platform_radius_m,
+        platform_pop=platform_pop,
     )
 
 
 def members_near(nodes_near: Reach, member_node: np.ndarray) -> Reach:
-    """Return, per row, the members living at the row's nodes (``member_node`` sorted)."""
+    """Return, per row, the members at the row's nodes (``member_node`` sorted), nearest first.
+
+    Members at one node come in id order.
+    """
     node_count = nodes_near.rows
     member_start = np.searchsorted(member_node, np.arange(node_count + 1))
     per_node = np.diff(member_start)
@@ -80,6 +128,27 @@ def members_near(nodes_near: Reach, member_node: np.ndarray) -> Reach:
     return Reach(
         start=start, item=ids.astype(np.int32), dist_m=np.repeat(nodes_near.dist_m, counts)
     )
+
+
+def class_totals(nodes_near: Reach, class_node_start: np.ndarray) -> np.ndarray:
+    """Return (classes, rows): the volunteers of each class of hours within each row."""
+    per_node = np.diff(class_node_start, axis=1).T.astype(np.int32)  # (N, C)
+    rows = sparse.csr_matrix(
+        (np.ones(nodes_near.item.shape[0], dtype=np.int32), nodes_near.item, nodes_near.start),
+        shape=(nodes_near.rows, per_node.shape[0]))
+    return np.ascontiguousarray(np.asarray(rows @ per_node).T, dtype=np.int32)
+
+
+def population_within(nodes_near: Reach, node_population: np.ndarray, radii_m: np.ndarray
+                      ) -> np.ndarray:
+    """Return (radii, rows): the people living within each radius of each row's node by road."""
+    row = np.repeat(np.arange(nodes_near.rows), np.diff(nodes_near.start))
+    people = node_population[nodes_near.item]
+    return np.stack([
+        np.bincount(row, weights=np.where(nodes_near.dist_m <= r, people, 0.0),
+                    minlength=nodes_near.rows)
+        for r in radii_m.tolist()
+    ]) if radii_m.shape[0] else np.zeros((0, nodes_near.rows))
 
 
 def _grid_reach(

@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import simpy
 
 from gridsim.dispatch import Dispatcher
+from gridsim.dispatch.platform import platform_pushes
 from gridsim.incidents import Incidents
 from gridsim.log import RESPONDER_KINDS, DispatchLog
 from gridsim.world import World
@@ -39,6 +41,8 @@ class SimulationRecords:
     # alerting counts over the run (gridsim.dispatch.volunteers.TALLY_KEYS)
     volunteer_tally: dict[str, int] = field(default_factory=dict)
     police_saved_unit_s: float = 0.0  # police time saved by stand-downs
+    # preemptions, calls queued again, street posts' ring cover (Dispatcher.police_counts)
+    police_ops: dict[str, Any] = field(default_factory=dict)
     activations: dict[str, int] = field(default_factory=dict)  # local layers pushed, by layer
     # (incidents,) int8 what the nearest watch point did (gridsim.dispatch.watch_points
     # NOT_ASKED ... HELPED) and bool whether a person in need took refuge there
@@ -50,6 +54,11 @@ class SimulationRecords:
     mediation_path: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     mediation_cases: dict[str, np.ndarray] = field(default_factory=dict)
     mediation_room: dict[str, float] = field(default_factory=dict)
+    # volunteer ids of each kind (volunteers.kinds; empty without kinds)
+    volunteer_kinds: dict[str, np.ndarray] = field(default_factory=dict)
+    # (incidents,) columns of the platform's task pushes (gridsim.dispatch.platform.COLUMNS)
+    # and the task_types pushed; empty without a platform
+    platform: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def simulate(
@@ -75,7 +84,8 @@ def simulate(
         volunteer_alerts=dispatcher.volunteers.alerts_per_volunteer(),
         volunteer_active=dispatcher.volunteers.active_at(duration_s),
         volunteer_tally=dispatcher.volunteers.tally(),
-        police_saved_unit_s=dispatcher.police.saved_unit_s,
+        police_saved_unit_s=dispatcher.police.saved_unit_s + dispatcher.traffic_police.saved_unit_s,
+        police_ops=dispatcher.police_counts(),
         activations={name: layer.activations for name, layer in dispatcher.activated.items()},
         watch_point_outcome=dispatcher.watch_points.outcome,
         sheltered=dispatcher.watch_points.sheltered,
@@ -85,6 +95,11 @@ def simulate(
             **dispatcher.rooms.window(),
             "escalation_police_s": world.scenario.mediation_room.escalation_police_s,
         },
+        volunteer_kinds={
+            name: np.flatnonzero(world.volunteer_positions.kind == code)
+            for code, name in enumerate(world.volunteer_positions.kind_names)
+        },
+        platform=platform_pushes(world, incidents, seed),
     )
 
 

@@ -73,6 +73,16 @@ class Fleets:
     resident_mediators: Fleet = field(default_factory=lambda: empty_fleet("resident_mediator"))
     part_time_mediators: Fleet = field(
         default_factory=lambda: empty_fleet("part_time_mediator"))
+    street_posts: Fleet = field(default_factory=lambda: empty_fleet("street_post"))
+    traffic_police: Fleet = field(default_factory=lambda: empty_fleet("traffic_police"))
+
+    def station_fleets(self) -> tuple[Fleet, ...]:
+        """Return the fleets dispatched from stations (utilisation is reported for them).
+
+        Street posts and traffic police only when the scenario has them.
+        """
+        optional = tuple(f for f in (self.street_posts, self.traffic_police) if f.size)
+        return (self.patrol, *optional, self.community_police, self.mediators)
 
 
 def empty_fleet(kind: str) -> Fleet:
@@ -80,6 +90,16 @@ def empty_fleet(kind: str) -> Fleet:
     return Fleet(kind=kind, base_node=np.zeros(0, dtype=np.int32),
                  station=np.zeros(0, dtype=np.int32), grid=np.zeros(0, dtype=np.int32),
                  shift_start_h=np.zeros(0), shift_length_h=np.zeros(0))
+
+
+def volunteer_seat_homes(scenario: Scenario, node_weight: np.ndarray) -> np.ndarray:
+    """Return the home node of each volunteer seat, in seat (draw) order, by population.
+
+    Seat k's home depends only on k; volunteer ids number the seats in home-node order.
+    """
+    return stream(scenario.city.seed, "fleets.volunteers").choice(
+        node_weight.shape[0], size=scenario.volunteers.count, p=node_weight / node_weight.sum()
+    )
 
 
 def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) -> Fleets:
@@ -90,12 +110,7 @@ def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) ->
     )
     police = scenario.police
     room = scenario.mediation_room
-    volunteers_rng = stream(seed, "fleets.volunteers")
-    volunteer_nodes = np.sort(
-        volunteers_rng.choice(
-            node_weight.shape[0], size=scenario.volunteers.count, p=node_weight / node_weight.sum()
-        )
-    ).astype(np.int32)
+    volunteer_nodes = np.sort(volunteer_seat_homes(scenario, node_weight)).astype(np.int32)
     watch_count = min(scenario.watch_points.count, node_weight.shape[0])
     watch_nodes = stream(seed, "fleets.watch_points").choice(
         node_weight.shape[0], size=watch_count, replace=False, p=node_weight / node_weight.sum()
@@ -127,6 +142,11 @@ def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) ->
         part_time_mediators=_station_fleet(
             "part_time_mediator", room.part_time, station_weight, zones, room.part_time_shifts
         ),
+        street_posts=_street_post_fleet(police.street_post_units, zones, police.patrol_shifts),
+        traffic_police=_station_fleet(
+            "traffic_police", scenario.traffic_police.units, station_weight, zones,
+            scenario.traffic_police.shifts,
+        ),
     )
 
 
@@ -142,6 +162,25 @@ def _station_fleet(
     shift = shift_seats(station, zones.station_count, [s.share for s in shifts])
     return Fleet(
         kind=kind,
+        base_node=zones.station_node[station],
+        station=station,
+        grid=np.full(count, -1, dtype=np.int32),
+        shift_start_h=np.array([s.start_h for s in shifts])[shift],
+        shift_length_h=np.array([s.length_h for s in shifts])[shift],
+    )
+
+
+def _street_post_fleet(per_post: int, zones: ZoneMap, shifts: list[Shift]) -> Fleet:
+    """Return ``per_post`` units at each street station, dealt round the posts in turn.
+
+    Unit k sits at post k mod posts, so raising ``per_post`` only appends units.
+    """
+    posts = np.flatnonzero(zones.station_is_street).astype(np.int32)
+    count = per_post * posts.shape[0]
+    station = posts[np.arange(count) % posts.shape[0]] if count else posts[:0]
+    shift = shift_seats(station, zones.station_count, [s.share for s in shifts])
+    return Fleet(
+        kind="street_post",
         base_node=zones.station_node[station],
         station=station,
         grid=np.full(count, -1, dtype=np.int32),

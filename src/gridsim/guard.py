@@ -67,7 +67,13 @@ def estimate(scenario: Scenario) -> list[Part]:
     nodes_per_m2 = _nodes_per_m2_where_people_live(scenario, nodes)
     radius_m = scenario.volunteers.alerting.largest_radius_m(scenario.dispatch.volunteer_radius_m)
     reach_nodes = min(float(nodes), nodes_per_m2 * math.pi * radius_m**2 * REACH_SHARE + 1.0)
-    catchment = (nodes + volunteers) * reach_nodes
+    # without kinds, the volunteers near each node are listed; with kinds (at posts, on the
+    # move), only the nodes, and the volunteers found there by hour
+    catchment = (nodes + (0 if scenario.volunteers.kinds else volunteers)) * reach_nodes
+    platform_m = scenario.platform.largest_radius_m() if scenario.platform is not None else 0.0
+    # a platform task radius beyond the volunteers' needs its own node search (once)
+    platform_reach = nodes * min(float(nodes), nodes_per_m2 * math.pi * platform_m**2
+                                 * REACH_SHARE + 1.0) if platform_m > radius_m else 0.0
     grid_entries = grid_workers * max(nodes / grids, 1.0)
     incidents = scenario.duration_days * sum(t.rate_per_day for t in scenario.incidents.values())
     return [
@@ -77,6 +83,8 @@ def estimate(scenario: Scenario) -> list[Part]:
              float(nodes) * stations * MATRIX_BYTES_PER_CELL, 0.0),
         Part("volunteer catchments", ("volunteers.count", "dispatch.volunteer_radius_m"),
              catchment * CATCHMENT_BYTES_PER_ENTRY, catchment * CATCHMENT_S_PER_ENTRY),
+        Part("platform reach", ("platform.tasks.*.radius_m",),
+             platform_reach * CATCHMENT_BYTES_PER_ENTRY, platform_reach * CATCHMENT_S_PER_ENTRY),
         Part("grid-worker catchments", ("zones.grids", "grid_workers.per_micro_grid"),
              grid_entries * CATCHMENT_BYTES_PER_ENTRY, grid_entries * CATCHMENT_S_PER_ENTRY),
         Part("responder fleets", (fleet_key,), sum(counts.values()) * FLEET_BYTES_PER_MEMBER, 0.0),

@@ -5,6 +5,11 @@ The intensity of each incident type is piecewise constant over the hours of the 
 times within an hour are uniform: an exact NHPP draw. Locations pick a district by
 ``district_weights`` (default: population), then a node of it uniformly. Incidents come
 only from the ``incidents.*`` streams, so fleets never change them.
+
+The process draws when incidents happen. A type with a ``report_delay_s`` is called in
+that long after; a watch point within ``watch_points.alarm_radius_m`` raises the alarm
+with ``alarm_prob`` after ``alarm_report_s``, when that is sooner. Incidents are ordered
+by call time, and those called after the run's end are left out.
 """
 
 from __future__ import annotations
@@ -32,6 +37,16 @@ class Incidents:
     # (n,) float64 seconds after the call by which help must arrive (a person in need),
     # nan where the type has no harm threshold; None: no type has one
     harm_threshold_s: np.ndarray | None = None
+    # (n,) float64 when each happened, and bool whether a watch point reported it; None
+    # when no type has a report delay (each is called as it happens)
+    t_occur_s: np.ndarray | None = None
+    alarmed: np.ndarray | None = None
+
+    def report_delay_s(self) -> np.ndarray:
+        """Return the time from each incident to its call (zeros without report delays)."""
+        if self.t_occur_s is None:
+            return np.zeros(self.count)
+        return self.t_call_s - self.t_occur_s
 
     @property
     def count(self) -> int:
@@ -49,13 +64,20 @@ class Incidents:
             on_scene_s=self.on_scene_s[rows],
             harm_threshold_s=None if self.harm_threshold_s is None
             else self.harm_threshold_s[rows],
+            t_occur_s=None if self.t_occur_s is None else self.t_occur_s[rows],
+            alarmed=None if self.alarmed is None else self.alarmed[rows],
         )
 
 
 def generate_incidents(
-    scenario: Scenario, node_district: np.ndarray, seed: int
+    scenario: Scenario, node_district: np.ndarray, seed: int,
+    watch_point_m: np.ndarray | None = None,
 ) -> Incidents:
-    """Return the incidents of ``scenario`` over its duration, drawn from ``seed``."""
+    """Return the incidents of ``scenario`` over its duration, drawn from ``seed``.
+
+    ``watch_point_m`` (per node, road metres to the nearest watch point; inf: none near)
+    enables the points' alarm; without it no incident is reported by a point.
+    """
     names = tuple(scenario.incidents)
     district_names = [d.name for d in scenario.city.districts]
     population = np.array([d.population for d in scenario.city.districts], dtype=float)
@@ -63,7 +85,8 @@ def generate_incidents(
     bounds = np.searchsorted(node_district[order], np.arange(len(district_names) + 1))
     hours = int(np.ceil(scenario.duration_days * HOURS_PER_DAY))
 
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    delayed = any(kind.report_delay_s is not None for kind in scenario.incidents.values())
+    parts: list[tuple[np.ndarray, ...]] = []
     for type_index, name in enumerate(names):
         kind = scenario.incidents[name]
         arrivals = stream(seed, f"incidents.{name}.arrivals")
@@ -86,23 +109,51 @@ def generate_incidents(
         node = order[bounds[district] + offset]
         harm = np.full(n, np.nan) if kind.harm_threshold_s is None else (
             kind.harm_threshold_s.sample(stream(seed, f"incidents.{name}.harm"), n))
-        parts.append((t_call, np.full(n, type_index), node, kind.on_scene_s.sample(durations, n),
-                      harm))
+        on_scene = kind.on_scene_s.sample(durations, n)
+        t_occur = t_call
+        report_s, alarmed = _report_delays(scenario, name, node, seed, watch_point_m)
+        t_call = t_occur + report_s
+        parts.append((t_call, np.full(n, type_index), node, on_scene, harm, t_occur, alarmed))
 
     t_all = np.concatenate([p[0] for p in parts])
     type_all = np.concatenate([p[1] for p in parts])
     by_time = np.lexsort((type_all, t_all))  # ties broken by type, then draw order
+    by_time = by_time[t_all[by_time] < scenario.duration_s]  # called within the run
+
+    def column(k: int) -> np.ndarray:
+        return np.concatenate([p[k] for p in parts])[by_time]
+
     type_id = type_all[by_time].astype(np.int16)
     priorities = np.array([scenario.incidents[n].priority for n in names], dtype=np.int8)
     return Incidents(
         type_names=names,
         t_call_s=t_all[by_time],
         type_id=type_id,
-        node=np.concatenate([p[2] for p in parts])[by_time].astype(np.int32),
+        node=column(2).astype(np.int32),
         priority=priorities[type_id],
-        on_scene_s=np.concatenate([p[3] for p in parts])[by_time],
-        harm_threshold_s=np.concatenate([p[4] for p in parts])[by_time],
+        on_scene_s=column(3),
+        harm_threshold_s=column(4),
+        t_occur_s=column(5) if delayed else None,
+        alarmed=column(6) if delayed else None,
     )
+
+
+def _report_delays(scenario: Scenario, name: str, node: np.ndarray, seed: int,
+                   watch_point_m: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Return each incident's time to the call and whether a watch point reported it."""
+    n = node.shape[0]
+    kind, points = scenario.incidents[name], scenario.watch_points
+    if kind.report_delay_s is None:
+        return np.zeros(n), np.zeros(n, dtype=bool)
+    report_s = kind.report_delay_s.sample(stream(seed, f"incidents.{name}.report"), n)
+    if watch_point_m is None or points.alarm_prob == 0.0 or points.alarm_radius_m == 0.0:
+        return report_s, np.zeros(n, dtype=bool)
+    alarm = stream(seed, f"incidents.{name}.alarm")
+    raised = (watch_point_m[node] <= points.alarm_radius_m) & (
+        alarm.random(n) < points.alarm_prob)
+    alarm_s = points.alarm_report_s.sample(alarm, n)
+    alarmed = raised & (alarm_s < report_s)
+    return np.where(alarmed, alarm_s, report_s), alarmed
 
 
 def _district_weights(

@@ -12,9 +12,10 @@ from array import array
 import numpy as np
 
 RESPONDER_KINDS = (
-    "patrol", "community_police", "mediator", "grid_worker", "volunteer", "watch_point"
+    "patrol", "community_police", "mediator", "grid_worker", "volunteer", "watch_point",
+    "street_post", "traffic_police",
 )
-POLICE_KINDS = ("patrol", "community_police")
+POLICE_KINDS = ("patrol", "community_police", "street_post", "traffic_police")
 LOCAL_KINDS = ("grid_worker", "volunteer")
 KIND_CODE = {name: code for code, name in enumerate(RESPONDER_KINDS)}
 
@@ -63,6 +64,11 @@ class DispatchLog:
         self._t_free_s.append(t_free_s)
         if kind in self._local_codes and t_arrive_s < self._first_local_s.get(incident, math.inf):
             self._first_local_s[incident] = t_arrive_s
+
+    def amend(self, row: int, t_arrive_s: float, t_free_s: float) -> None:
+        """Change when the responder of ``row`` arrived and became free (preemption)."""
+        self._t_arrive_s[row] = t_arrive_s
+        self._t_free_s[row] = t_free_s
 
     def columns(self) -> dict[str, np.ndarray]:
         """Return the rows so far as a dict of numpy column arrays (copies)."""

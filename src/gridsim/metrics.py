@@ -83,6 +83,7 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
         "volunteer_alerts_per_volunteer": _describe_counts(alerts),
         "volunteers": volunteer_summary(records),
         "outcomes": outcome_summary(records, out, counted, warmup_s),
+        "police": police_summary(records, police[has_police], priority[has_police]),
         "mediation": mediation_summary(records, counted, warmup_s),
         "watch_points": watch_point_summary(records, counted),
         "by_type": {
@@ -103,8 +104,14 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
         },
         "by_hour": _by_hour(inc.t_call_s[counted], first),
     }
+    if inc.t_occur_s is not None:  # times from the incident itself, report delay included
+        report_s = inc.report_delay_s()[counted]
+        summary["report_delay_s"] = describe(report_s)
+        summary["first_arrival_from_incident_s"] = describe(first + report_s)
     if fleets is not None:
         summary["utilisation_by_hour"] = utilisation_by_hour(records, fleets)
+    if records.platform:
+        summary["platform"] = platform_summary(records, counted, warmup_s)
     return summary
 
 
@@ -125,8 +132,9 @@ def outcome_summary(records: SimulationRecords, outcomes: dict[str, np.ndarray],
     local = np.isin(d["kind"], [KIND_CODE[k] for k in (*LOCAL_KINDS, "watch_point")])
     local_arrivals = np.bincount(d["incident"][arrived & local], minlength=inc.count)
     redundant = int(np.maximum(local_arrivals - 1, 0).sum())
+    # the harm threshold runs from the incident; response times run from the call
     threshold = (np.full(inc.count, np.nan) if inc.harm_threshold_s is None
-                 else inc.harm_threshold_s)[counted]
+                 else inc.harm_threshold_s - inc.report_delay_s())[counted]
     at_risk = np.isfinite(threshold)
     first = outcomes["first_arrival_s"]
     rescued = at_risk & np.isfinite(first) & (first <= np.where(at_risk, threshold, 0.0))
@@ -145,6 +153,32 @@ def outcome_summary(records: SimulationRecords, outcomes: dict[str, np.ndarray],
         "police_hours_saved": _round(records.police_saved_unit_s / 3600.0),
         "local_activations": dict(records.activations),
         "per_year": {key: _round(value * per_year, 0) for key, value in counts.items()},
+    }
+
+
+def police_summary(records: SimulationRecords, police_arrival_s: np.ndarray,
+                   priority: np.ndarray) -> dict[str, Any]:
+    """Return the police section: preemptions, street-post rings, quick-response shares.
+
+    ``police_arrival_s`` (s after the call) and ``priority`` are of the counted calls police
+    were sent to; a share within t is of those police reached (stood-down calls are out).
+    """
+    ops = dict(records.police_ops)
+    within_s = ops.pop("quick_response_s", [60.0, 180.0, 300.0])
+    reached = np.isfinite(police_arrival_s)
+
+    def shares(mask: np.ndarray) -> list[float | None]:
+        arrival = police_arrival_s[mask & reached]
+        return [_share(arrival <= t) for t in within_s]
+
+    return {
+        **ops,
+        "quick_response": {
+            "within_s": within_s,
+            "share": shares(np.ones(reached.shape[0], dtype=bool)),
+            "by_priority": {str(p): shares(priority == p)
+                            for p in np.unique(priority).tolist()},
+        },
     }
 
 
@@ -225,7 +259,7 @@ def utilisation_by_hour(records: SimulationRecords, fleets: Fleets
     """
     d = records.dispatches
     out: dict[str, list[float | None]] = {}
-    for fleet in (fleets.patrol, fleets.community_police, fleets.mediators):
+    for fleet in fleets.station_fleets():
         rows = d["kind"] == KIND_CODE[fleet.kind]
         busy = _by_hour_of_day(d["t_dispatch_s"][rows], d["t_free_s"][rows],
                                records.duration_s)
@@ -344,7 +378,7 @@ def volunteer_summary(records: SimulationRecords) -> dict[str, Any]:
     per_year = alerts * (365.0 * 86_400.0 / records.duration_s)
     alerted = tally.get("alerted_incidents", 0)
     empty = alerts.shape[0] == 0
-    return {
+    section: dict[str, Any] = {
         "pool": int(alerts.shape[0]),
         "active_share_end": None if empty or records.volunteer_active.shape[0] == 0
         else _round(records.volunteer_active.mean(), 4),
@@ -366,6 +400,19 @@ def volunteer_summary(records: SimulationRecords) -> dict[str, Any]:
         "left_base": tally.get("left_base", 0),
         "recruited": tally.get("recruited", 0),
     }
+    if records.volunteer_kinds:  # per kind: pool, alerts a volunteer-year, arrivals
+        sent = d["responder"][rows]
+        section["by_kind"] = {
+            name: {
+                "pool": int(ids.shape[0]),
+                "alerts": int(alerts[ids].sum()),
+                "alerts_per_volunteer_year_mean": None if ids.shape[0] == 0
+                else _round(per_year[ids].mean()),
+                "arrivals": int(np.isin(sent, ids).sum()),
+            }
+            for name, ids in records.volunteer_kinds.items()
+        }
+    return section
 
 
 def _min_by_incident(n: int, incident: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -439,7 +486,7 @@ def watch_point_summary(records: SimulationRecords, counted: np.ndarray) -> dict
     within the radius; of those, ``stays_at_site`` were elsewhere than a point whose
     staff may not leave, ``unable`` not helped this time, ``refused_for_capacity`` found
     every staff member out, ``helped`` got one. ``sheltered``: persons in need who took
-    refuge at a point.
+    refuge at a point. ``alarms``: incidents a point reported sooner than anyone else.
     """
     inc = records.incidents
     outcome = records.watch_point_outcome
@@ -456,4 +503,43 @@ def watch_point_summary(records: SimulationRecords, counted: np.ndarray) -> dict
         "refused_for_capacity": int(counts[wp.REFUSED_CAPACITY]),
         "helped": int(counts[wp.HELPED]),
         "sheltered": int(sheltered[counted].sum()) if sheltered.shape[0] == inc.count else 0,
+        "alarms": int(inc.alarmed[counted].sum()) if inc.alarmed is not None else 0,
+    }
+
+
+def platform_summary(records: SimulationRecords, counted: np.ndarray, warmup_s: float
+                     ) -> dict[str, Any]:
+    """Return the platform section: task pushes, members reached, responders, first helper.
+
+    Of the ``counted`` calls (from ``warmup_s`` on) pushed as tasks; members reached and
+    responders per task are over every push (0 counts included); the first helper's time
+    (s after the call) over the pushes somebody took up; ``per_year`` scales to 365 days.
+    """
+    inc, platform = records.incidents, records.platform
+    pushed = platform["pushed"] & counted
+    reached = platform["members_reached"][pushed]
+    responders = platform["responders"][pushed]
+    per_year = 365.0 * 86_400.0 / (records.duration_s - warmup_s)
+    type_id = inc.type_id[pushed]
+
+    def spread(values: np.ndarray) -> dict[str, float | None]:
+        if values.shape[0] == 0:
+            return {"mean": None, "p50": None, "p90": None}
+        return {"mean": _round(values.mean(), 2), "p50": _round(np.quantile(values, 0.5)),
+                "p90": _round(np.quantile(values, 0.9))}
+
+    return {
+        "task_pushes": int(pushed.sum()),
+        "members_reached": spread(reached),
+        "responders_per_task": spread(responders),
+        "taken_up_share": _share(responders > 0),
+        "first_helper_s": describe(platform["first_helper_s"][pushed]),
+        "by_type": {
+            inc.type_names[code]: {"task_pushes": int((type_id == code).sum()),
+                                   "members_reached": spread(reached[type_id == code]),
+                                   "responders_per_task": spread(responders[type_id == code])}
+            for code in platform["task_types"].tolist()
+        },
+        "per_year": {"task_pushes": _round(pushed.sum() * per_year, 0),
+                     "responders": _round(responders.sum() * per_year, 0)},
     }

@@ -182,6 +182,13 @@ def parquet_writer(columns: dict[str, Any]) -> Writer:
     return lambda path: pq.write_table(table, path, compression="zstd")
 
 
+def parquet_bytes(table: pa.Table) -> bytes:
+    """Return ``table`` as the bytes of one zstd-compressed Parquet file."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return bytes(sink.getvalue().to_pybytes())
+
+
 def categorical(codes: np.ndarray, labels: tuple[str, ...] | list[str]) -> pa.DictionaryArray:
     """Return integer ``codes`` as a dictionary column of ``labels`` (negative: null)."""
     codes = np.asarray(codes, dtype=np.int32)

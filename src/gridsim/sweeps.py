@@ -34,7 +34,8 @@ from gridsim.output import (
     write_bytes_atomic,
     write_text_atomic,
 )
-from gridsim.scenario.load import parse_scenario, read_scenario_text
+from gridsim.scenario.load import parse_override_value, parse_scenario, read_scenario_text
+from gridsim.world import WORLDS
 
 SWEEP_METRICS = (
     "first_arrival_s.p50", "first_arrival_s.p90", "police_arrival_s.p50",
@@ -91,7 +92,7 @@ def expand(sweeps: list[tuple[str, list[str]]]) -> list[tuple[tuple[str, str], .
 def run_job(job: Job) -> dict[str, float]:
     """Return the sweep metrics of one run (a top-level function, so workers can run it)."""
     scenario = parse_scenario(job.scenario_text, job.source, job.overrides)
-    summary = run(scenario, seed=job.seed).summary
+    summary = run(scenario, seed=job.seed, world=WORLDS.get(scenario)).summary
     return {metric: summary_value(summary, metric) for metric in SWEEP_METRICS}
 
 
@@ -165,7 +166,9 @@ def summarize_sweep(table: pa.Table, keys: list[str]) -> pa.Table:
             rows["mean"].append(mean)
             rows["ci_low"].append(mean - half)
             rows["ci_high"].append(mean + half)
-    return pa.table(rows)
+    types = {k: table.schema.field(k).type for k in keys}  # the settings keep their types
+    return pa.table({name: pa.array(values, type=types.get(name))
+                     for name, values in rows.items()})
 
 
 def replications_needed(n: int, half_width: float, wanted_half_width: float) -> int:
@@ -211,6 +214,8 @@ def _tidy_table(
 ) -> pa.Table:
     columns: dict[str, list[Any]] = {"arm": [], "replication": [], "seed": []}
     keys = [key for key, _ in arms[0]] if arms else []
+    # each setting column typed from all of its swept values (the same type for any runs)
+    typed = [setting_values([arm[i][1] for arm in arms]) for i in range(len(keys))]
     columns.update({key: [] for key in keys})
     columns.update({"metric": [], "value": []})
     for (arm, rep) in sorted(done):
@@ -218,15 +223,32 @@ def _tidy_table(
             columns["arm"].append(arm)
             columns["replication"].append(rep)
             columns["seed"].append(seeds[rep])
-            for key, value in arms[arm]:
-                columns[key].append(value)
+            for key, (_, values) in zip(keys, typed, strict=True):
+                columns[key].append(values[arm])
             columns["metric"].append(metric)
             columns["value"].append(float(done[(arm, rep)][metric]))
-    return pa.table({
-        name: pa.array(values, type=pa.int64() if name in ("arm", "replication", "seed")
-                       else pa.float64() if name == "value" else pa.string())
-        for name, values in columns.items()
-    })
+    types = {key: kind for key, (kind, _) in zip(keys, typed, strict=True)}
+    types.update({"arm": pa.int64(), "replication": pa.int64(), "seed": pa.int64(),
+                  "metric": pa.string(), "value": pa.float64()})
+    return pa.table({name: pa.array(values, type=types[name])
+                     for name, values in columns.items()})
+
+
+def setting_values(texts: list[str]) -> tuple[pa.DataType, list[Any]]:
+    """Return swept values (TOML value texts) as a column type and typed values.
+
+    All whole numbers: int64; all numbers: float64; all booleans: bool; otherwise the
+    texts themselves as strings (arrays, tables, text).
+    """
+    values = [parse_override_value(text) for text in texts]
+    if values and all(isinstance(v, bool) for v in values):
+        return pa.bool_(), values
+    if values and not any(isinstance(v, bool) for v in values):
+        if all(isinstance(v, int) for v in values):
+            return pa.int64(), values
+        if all(isinstance(v, int | float) for v in values):
+            return pa.float64(), [float(v) for v in values]
+    return pa.string(), list(texts)
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:

@@ -13,6 +13,9 @@ exponential on-scene times, no call-handling delay) and whose steady state is kn
 * Priority M/M/c: as M/M/c, with incident types of different priorities that the
   dispatcher queues non-preemptively, most urgent first. Compared with Cobham's formula:
   each type's mean wait.
+* Preemptive priority M/M/c: as M/M/c, where a priority-1 call that finds every unit busy
+  takes one from a priority-2 call, which is queued again with the on-scene time it had
+  left. Compared with Buzen and Bondi (1983): each type's mean delay.
 
 Peer cases (:func:`peer_cases`) have no closed form: a loaded system with travel added to
 service, shifts, or two stations lending each other units. :class:`PeerSystem` describes
@@ -39,6 +42,7 @@ from gridsim.analytic import (
     hypercube_approx,
     hypercube_error,
     hypercube_exact,
+    preemptive_priority_mmc,
     priority_mmc,
 )
 from gridsim.engine import SimulationRecords, simulate
@@ -253,6 +257,51 @@ def priority_case(
     )
 
 
+def preemptive_case(
+    servers: int, utilisation: float, urgent_share: float = 0.3,
+    arrivals: int = ARRIVALS_PER_REPLICATION, preempt: bool = True,
+) -> Case:
+    """Return the preemptive-resume priority M/M/c case: p1 calls take units from p2 calls.
+
+    A p2 call whose unit is taken is queued again with the on-scene time it had left. The
+    metric is each type's mean delay: completion less call time less on-scene time.
+    ``preempt=False`` runs the same system without preemption, a case that must fail.
+    """
+    mu = 1.0 / MMC_SERVICE_MEAN_S
+    lam = utilisation * servers * mu
+    shares = (urgent_share, 1.0 - urgent_share)
+    names = ("p1", "p2")
+    base = _scenario(
+        name=f"preemptive-c{servers}-rho{utilisation:g}", xy=[(0.0, 0.0)], edges=[],
+        stations=[0], units=servers, rates_per_s=[lam], arrivals=arrivals,
+        service_mean_s=MMC_SERVICE_MEAN_S,
+        types=[(name, k + 1, share) for k, (name, share) in enumerate(zip(
+            names, shares, strict=True))],
+    )
+    police = base.police.model_copy(update={
+        "preempt_priority_max": 1 if preempt else 0, "preempt_victim_min": 2})
+    scenario = base.model_copy(update={"police": police})
+    theory = preemptive_priority_mmc([share * lam for share in shares], mu, servers)
+
+    def measure(records: SimulationRecords, start_s: float, end_s: float) -> dict[str, float]:
+        d, incidents = records.dispatches, records.incidents
+        done_s = np.full(incidents.count, -np.inf)
+        np.maximum.at(done_s, d["incident"], d["t_free_s"])
+        delay = done_s - incidents.t_call_s - incidents.on_scene_s
+        counted = incidents.t_call_s >= start_s
+        return {
+            f"mean_delay_s_{name}": float(
+                delay[counted & (incidents.type_id == incidents.type_names.index(name))].mean())
+            for name in names
+        }
+
+    return Case(
+        name=scenario.name, scenario=scenario,
+        analytic={f"mean_delay_s_{name}": w for name, w in zip(names, theory, strict=True)},
+        measure=measure,
+    )
+
+
 def mgc_return_case(
     units: int = 4, utilisation: float = 0.85, arrivals: int = PEER_ARRIVALS,
     engine_on_scene: Duration | None = None,
@@ -313,6 +362,7 @@ def default_cases() -> list[Case]:
         mmc_case(5, 0.8),
         mmc_case(50, 0.95),
         priority_case(4, 0.88),
+        preemptive_case(4, 0.85),
         hypercube_case(3, 2, 3, layout_seed=3),
         hypercube_case(9, 3, 6, layout_seed=9),
     ]

@@ -2,12 +2,14 @@
 
 The network, zones and station travel-time matrix depend only on the ``city`` and
 ``zones`` sections, and node catchments only on those and the dispatch radii, so they are
-cached on disk (see ``gridsim.cache``); fleets are placed afresh, which is fast.
+cached on disk (see ``gridsim.cache``); fleets are placed afresh, which is fast. Within a
+process, ``WORLDS`` (a ``WorldMemo``) keeps the last world, so runs that change only
+incidents, seeds or durations reuse it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
@@ -21,6 +23,7 @@ from gridsim.fleets import Fleets, build_fleets
 from gridsim.patrol import PatrolPoints, build_patrol_points
 from gridsim.rng import stream
 from gridsim.scenario.schema import Scenario
+from gridsim.volunteer_kinds import VolunteerPositions, place_volunteers
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +39,7 @@ class World:
     node_station_car_s: np.ndarray  # (N, S) float32 car seconds between node and station
     catchments: Catchments
     patrol_points: PatrolPoints  # where idle police wait in their beats (K = 0: stations)
+    volunteer_positions: VolunteerPositions  # volunteers' kinds and places by hour of day
 
     @property
     def district_names(self) -> tuple[str, ...]:
@@ -57,6 +61,8 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
     nodes_per_district = np.bincount(node_district, minlength=population.shape[0])
     node_population = (population / np.maximum(nodes_per_district, 1))[node_district]
     fleets = build_fleets(scenario, zones, node_population)
+    positions = place_volunteers(scenario, fleets.volunteers.base_node, zones.node_station,
+                                 node_district, node_population)
     return World(
         scenario=scenario,
         network=network,
@@ -65,11 +71,66 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
         zones=zones,
         fleets=fleets,
         node_station_car_s=arrays["node_station_car_s"],
-        catchments=build_catchments(scenario, network, zones, fleets, cache, world_key),
+        catchments=build_catchments(scenario, network, zones, fleets, cache, world_key,
+                                    positions, node_population),
         patrol_points=build_patrol_points(
             network, zones, node_population, arrays["node_station_car_s"],
             scenario.police.patrol_points, scenario.city.seed, cache, world_key),
+        volunteer_positions=positions,
     )
+
+
+# Top-level scenario keys that building a world never reads. Checked with grep over
+# world.py, fleets.py, catchments.py, patrol.py, volunteer_kinds.py and city/*.py: they
+# read only city, zones, police, traffic_police, mediators, mediation_room, grid_workers,
+# volunteers, platform, watch_points and dispatch. Keep this list in step with them; a
+# key not listed here (including any new one) counts as part of the world.
+WORLD_INDEPENDENT_KEYS = frozenset({
+    "name", "description", "seed", "duration_days", "warmup_hours", "incidents", "costs",
+    "missing_person", "output",
+})
+
+
+def same_world(a: Scenario, b: Scenario) -> bool:
+    """Return whether ``a`` and ``b`` differ only in keys a world is not built from."""
+    return all(getattr(a, key) == getattr(b, key) for key in type(a).model_fields
+               if key not in WORLD_INDEPENDENT_KEYS)
+
+
+class WorldMemo:
+    """The last world built in this process, reused while the city stays the same.
+
+    ``get(scenario)`` returns the previous world, its scenario replaced by ``scenario``
+    (``dataclasses.replace``), when the two scenarios differ only in
+    ``WORLD_INDEPENDENT_KEYS`` (incidents, seed, duration_days, warmup_hours, costs,
+    output, name, description, missing_person); otherwise it builds a new world and keeps
+    that one. Runs never change a world, so sharing it is safe. One world is held at a
+    time, so a sweep that alternates between cities rebuilds (from the disk cache).
+    """
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._world: World | None = None
+
+    def get(self, scenario: Scenario) -> World:
+        """Return the world of ``scenario``, the last one when only run keys differ."""
+        world = self._world
+        if world is None or not same_world(world.scenario, scenario):
+            world = build_world(scenario)
+        elif world.scenario != scenario:
+            world = replace(world, scenario=scenario)
+        self._world = world
+        return world
+
+    def clear(self) -> None:
+        """Forget the last world (frees its memory)."""
+        self._world = None
+
+
+# The per-process memo that sweeps and sensitivity runs use (gridsim.sweeps.run_job,
+# gridsim.sensitivities.run_point): each worker process of a pool, and this process,
+# keeps its own last world, so runs of one city in a row build it once per process.
+WORLDS = WorldMemo()
 
 
 def _city_arrays(scenario: Scenario) -> Arrays:

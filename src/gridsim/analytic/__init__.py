@@ -11,6 +11,8 @@ Contents:
 * :func:`hypercube_error` -- largest absolute workload difference between two results.
 * :func:`priority_mmc` -- each class's mean wait in a non-preemptive priority M/M/c queue
   (Cobham 1954).
+* :func:`preemptive_priority_mmc` -- each class's mean delay under preemptive resume,
+  one service rate for all (Buzen and Bondi 1983).
 
 All rates share one time unit (e.g. per second); times are in the reciprocal unit.
 """
@@ -23,7 +25,7 @@ from gridsim.analytic.hypercube import (
     hypercube_error,
     hypercube_exact,
 )
-from gridsim.analytic.priority import PriorityMMC, priority_mmc
+from gridsim.analytic.priority import PriorityMMC, preemptive_priority_mmc, priority_mmc
 
 __all__ = [
     "MAX_EXACT_UNITS",
@@ -35,6 +37,7 @@ __all__ = [
     "hypercube_approx",
     "hypercube_error",
     "hypercube_exact",
+    "preemptive_priority_mmc",
     "priority_mmc",
     "prob_wait_exceeds",
 ]

@@ -33,7 +33,14 @@ from gridsim.cli.parser import (
     EXIT_OK,
     build_parser,
 )
-from gridsim.cli.tables import print_search, print_summary, print_sweep, stdout_console
+from gridsim.cli.tables import (
+    print_calibration,
+    print_search,
+    print_sensitivity,
+    print_summary,
+    print_sweep,
+    stdout_console,
+)
 from gridsim.errors import InputError
 from gridsim.executors import make_executor
 from gridsim.experiment import replicate
@@ -68,6 +75,7 @@ from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.load import parse_scenario, read_scenario_text
 from gridsim.search.study import STRATEGIES, run_study, summarize_study
+from gridsim.sensitivities import SENSITIVITY_METRICS, design_size, parse_factors, sensitivity
 from gridsim.staffing import Point as OptimizePoint
 from gridsim.staffing import optimize, parse_target, parse_vary
 from gridsim.sweeps import parse_sweeps, sweep
@@ -95,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sweep(args, console)
         if args.command == "optimize":
             return _optimize(args, console)
+        if args.command == "sensitivity":
+            return _sensitivity(args, console)
+        if args.command == "calibrate":
+            return _calibrate(args)
         if args.command == "report":
             return _report(args.results, args.out, None)
         return _run(args, console)
@@ -259,6 +271,83 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
     write_bytes_atomic(folder / "sweep.png", png_bytes(sweep_figure(result.summary, keys)))
     print(f"wrote {folder}/sweep.parquet (one row per arm x replication x metric), "
           f"{folder}/summary.parquet and {folder}/sweep.png")
+    return EXIT_OK
+
+
+def _sensitivity(args: argparse.Namespace, console: Console) -> int:
+    from gridsim.report.sensitivity_figure import sensitivity_figure
+
+    text, source = read_scenario_text(args.scenario)
+    scenario = parse_scenario(text, source, args.overrides)
+    factors = parse_factors(args.vary, scenario)
+    size = design_size(args.method, args.trajectories, args.samples)
+    metrics = tuple(args.metrics or SENSITIVITY_METRICS)
+    seed = scenario.seed if args.seed is None else args.seed
+    folder = args.out or Path(f"results/{scenario.name}-sensitivity")
+    executor = make_executor(args.workers, args.dask)
+    show = not args.quiet and console.is_terminal
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, disable=not show) as progress:
+            task = progress.add_task(f"{scenario.name}: {args.method} runs", total=None)
+            result = sensitivity(text, source, args.overrides, factors, args.method, size,
+                                 metrics, args.replications, seed, executor, folder,
+                                 lambda done, total: progress.update(task, completed=done,
+                                                                     total=total))
+    except KeyboardInterrupt:
+        saved = len(list((folder / "runs").glob("*.json")))
+        print(f"gridsim: interrupted; {saved} runs are saved in {folder}/runs; rerun the same "
+              "command to finish", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        executor.close()
+    used = {row["metric"]: row["n"] for row in result.indices.to_pylist()}
+    for metric in metrics:
+        n = used.get(metric, 0)
+        if n < result.blocks:
+            warn(f"--metric {metric}: {result.blocks - n} of {result.blocks} "
+                 f"{'trajectories' if args.method == 'morris' else 'base samples'} had a "
+                 "point where no run had a value and were left out"
+                 + ("; no indices" if n < 2 else ""))
+    print_sensitivity(result)
+    write_bytes_atomic(folder / "sensitivity.png", png_bytes(sensitivity_figure(result)))
+    print(f"wrote {folder}/samples.parquet (one row per point x replication), "
+          f"{folder}/indices.parquet and {folder}/sensitivity.png")
+    return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from gridsim.calibrate import calibrate
+    from gridsim.targets import load_targets
+
+    text, source = read_scenario_text(args.scenario)
+    scenario = parse_scenario(text, source, args.overrides)
+    targets = load_targets(args.targets)
+    seed = scenario.seed if args.seed is None else args.seed
+    folder = args.out or Path(f"results/{scenario.name}-calibration")
+    if args.overrides:  # the calibration runs the scenario as given plus --set
+        targets = targets.model_copy(update={"run": targets.run.model_copy(update={
+            "overrides": [*args.overrides, *targets.run.overrides]})})
+    executor = make_executor(args.workers, args.dask)
+
+    def tell(line: dict[str, Any]) -> None:
+        print(f"generation {line['generation']}: temperature {line['temperature']:.3g}, "
+              f"{line['simulations']} parameter points, acceptance "
+              f"{line['acceptance_rate']:.0%}", file=sys.stderr, flush=True)
+
+    try:
+        result = calibrate(text, source, targets, seed, executor, folder, tell)
+    except KeyboardInterrupt:
+        print(f"gridsim: interrupted; the generations done are saved in {folder}/abc.db; "
+              "rerun the same command to go on", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        executor.close()
+    print_calibration(result.report)
+    for line in result.report["warnings"]:
+        warn(line)
+    print(f"wrote {folder}/calibrated.toml, calibration.json, posterior.parquet, "
+          "predictive.parquet and predictive.png")
     return EXIT_OK
 
 

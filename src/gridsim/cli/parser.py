@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cmd.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
 
     verify_cmd = sub.add_parser(
-        "verify", help="compare the engine with Erlang C and the hypercube model (exit 1: a miss)"
+        "verify", help=("compare the engine with queueing theory: Erlang C, priority queues "
+                         "(Cobham; Buzen and Bondi) and the hypercube model (exit 1: a miss)")
     )
     verify_cmd.add_argument("--replications", type=positive_int, default=20, metavar="R",
                             help="replications per case (default 20, at least 2)")
@@ -116,6 +117,66 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and the non-monotone steps here")
     _add_overrides(optimize_cmd)
 
+    sens_cmd = sub.add_parser(
+        "sensitivity", help="global sensitivity of the headline metrics: Morris screening or "
+                            "Sobol' indices (SALib), common random numbers, resumable",
+        description="Vary settings over ranges and measure what moves the headline metrics: "
+                    "Morris elementary effects (mu*, sigma) to screen many settings, or "
+                    "Sobol' indices (S1, ST) for a few. Writes samples.parquet, "
+                    "indices.parquet and sensitivity.png; rerunning resumes.",
+    )
+    sens_cmd.add_argument("scenario", help="scenario TOML")
+    sens_cmd.add_argument("--vary", action="append", required=True, metavar="KEY=LOW:HIGH",
+                          help="a numeric setting and its range (repeatable); whole-number "
+                               "settings such as police.patrol_units are rounded")
+    sens_cmd.add_argument("--method", choices=("morris", "sobol"), default="morris",
+                          help="morris (screening, default) or sobol (variance shares)")
+    sens_cmd.add_argument("--trajectories", type=design_count, metavar="N",
+                          help="Morris trajectories (default 10): N x (settings + 1) points")
+    sens_cmd.add_argument("--samples", type=design_count, metavar="N",
+                          help="Sobol' base samples, a power of two (default 64): "
+                               "N x (settings + 2) points")
+    sens_cmd.add_argument("--metric", dest="metrics", action="append", metavar="DOTTED.PATH",
+                          help="a summary value to analyse (repeatable; default "
+                               "first_arrival_s.p90, police_arrival_s.p90, "
+                               "outcomes.per_year.rescued, "
+                               "outcomes.per_year.assisted_by_volunteers, "
+                               "mediation.settled_per_year)")
+    sens_cmd.add_argument("--replications", type=replication_count, default=1, metavar="R",
+                          help="runs per point, the same seeds at every point (default 1)")
+    sens_cmd.add_argument("--seed", type=seed_value,
+                          help="root seed of the runs and the design (default: the scenario's)")
+    sens_cmd.add_argument("--workers", type=worker_count, metavar="N",
+                          help="worker processes (default: one per core; 1 = this process)")
+    sens_cmd.add_argument("--dask", metavar="ADDRESS",
+                          help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
+    sens_cmd.add_argument("--out", type=Path,
+                          help="folder (default results/NAME-sensitivity); rerunning resumes it")
+    sens_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_overrides(sens_cmd)
+
+    cal_cmd = sub.add_parser(
+        "calibrate", help="fit free parameters to known figures by ABC-SMC (pyabc); "
+                          "resumable",
+        description="Fit the free parameters of a targets file to its known figures by "
+                    "ABC-SMC with a stochastic acceptor (pyabc): each target's observed value "
+                    "is the simulated mean plus a normal error of its sd. Writes the "
+                    "posterior, a posterior-predictive check (figure and table), the "
+                    "calibrated scenario and calibration.json; rerunning resumes.",
+    )
+    cal_cmd.add_argument("scenario", help="scenario TOML")
+    cal_cmd.add_argument("--targets", type=Path, required=True, metavar="TARGETS.toml",
+                         help="known figures, free parameters and run settings")
+    cal_cmd.add_argument("--seed", type=seed_value,
+                         help="root seed of the runs and the sampler (default: the scenario's)")
+    cal_cmd.add_argument("--workers", type=worker_count, metavar="N",
+                         help="worker processes (default: one per core; 1 = this process)")
+    cal_cmd.add_argument("--dask", metavar="ADDRESS",
+                         help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
+    cal_cmd.add_argument("--out", type=Path,
+                         help="folder (default results/NAME-calibration); rerunning resumes it")
+    _add_overrides(cal_cmd)
+
     regress_cmd = sub.add_parser(
         "regress", help="compare response metrics with a baseline (exit 1: something got worse)"
     )
@@ -154,6 +215,16 @@ MAX_SEED = 2**63 - 1  # seeds are stored as signed 64-bit integers in the output
 def positive_int(text: str) -> int:
     """Return ``text`` as a whole number of at least 2 (replications need a spread)."""
     return _bounded_int(text, 2, 1_000_000, "a whole number of replications")
+
+
+def replication_count(text: str) -> int:
+    """Return ``text`` as a number of replications of at least 1."""
+    return _bounded_int(text, 1, 1_000_000, "a whole number of replications")
+
+
+def design_count(text: str) -> int:
+    """Return ``text`` as a design size: at least 2 trajectories or base samples."""
+    return _bounded_int(text, 2, 1_000_000, "a whole number of at least 2")
 
 
 def seed_value(text: str) -> int:

@@ -43,6 +43,49 @@ def print_sweep(summary: Any, keys: list[str], ci_width: float | None) -> None:
         out.print(line)
 
 
+def print_sensitivity(result: Any) -> None:
+    """Print each metric's settings, most important first, with the indices and CIs."""
+    morris = result.method == "morris"
+    rows = result.indices.to_pylist()
+    shown: tuple[str, ...]
+    headers: tuple[str, ...]
+    if morris:
+        title = (f"Morris screening, {result.blocks} trajectories: mu* [95% CI] = mean |change "
+                 "of the metric| over a setting's full range; mu (signed); sigma (spread)")
+        shown, headers = ("mu_star", "mu", "sigma"), ("mu*", "mu", "sigma")
+    else:
+        title = (f"Sobol' indices, {result.blocks} base samples: share of the metric's "
+                 "variance from a setting alone (S1) and with its interactions (ST) [95% CI]")
+        shown, headers = ("S1", "ST"), ("S1", "ST")
+    table = Table(title=title)
+    table.add_column("metric / setting, most important first", justify="left")
+    for header in headers:
+        table.add_column(header, justify="right")
+    for metric in result.metrics:
+        mine = [r for r in rows if r["metric"] == metric]
+        table.add_row(f"[bold]{metric}[/bold]", *("" for _ in shown))
+        ranked = sorted({r["parameter"]: r["rank"] for r in mine}.items(), key=lambda kv: kv[1])
+        for parameter, rank in ranked:
+            cells = {r["index"]: r for r in mine if r["parameter"] == parameter}
+            table.add_row(f"  {rank}. {parameter}",
+                          *(_index_cell(cells[name], morris) for name in shown))
+    stdout_console().print(table)
+
+
+def _index_cell(row: dict[str, Any], morris: bool) -> str:
+    """Return an index with its CI: metric units for Morris, a share for Sobol'."""
+    def number(value: float) -> str:
+        if value != value:  # nan
+            return "-"
+        if not morris:
+            return f"{value:.2f}"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+    if row["conf"] is None:
+        return number(row["value"])
+    return f"{number(row['value'])} [{number(row['ci_low'])}, {number(row['ci_high'])}]"
+
+
 def print_search(summary: dict[str, Any]) -> None:
     """Print the missing-person strategies side by side, with their CIs."""
     table = Table(title=f"Missing person ({summary['category']}, {summary['district']}): "
@@ -135,3 +178,28 @@ def _fmt(value: float | None, spec: str = ".0f") -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def print_calibration(report: dict[str, Any]) -> None:
+    """Print the posterior of each parameter and the predictive check of each target."""
+    console = Console()
+    params = Table(title=f"Posterior ({report['generations']} generations, "
+                         f"{report['simulations']:,} runs, "
+                         f"{report['city_days_simulated']:,.0f} city-days)")
+    for column in ("parameter", "median", "90% interval", "prior", "share of prior"):
+        params.add_column(column, justify="left" if column == "parameter" else "right")
+    for key, fit in report["parameters"].items():
+        low, high = fit["interval"]
+        params.add_row(key, f"{fit['median']:.4g}", f"[{low:.4g}, {high:.4g}]",
+                       f"[{fit['prior'][0]:g}, {fit['prior'][1]:g}] {fit['prior_scale']}",
+                       f"{fit['interval_share_of_prior']:.0%}")
+    console.print(params)
+    check = Table(title="Posterior-predictive check")
+    for column in ("target", "observed ± sd", "predicted median", "90% interval", "z", "ok"):
+        check.add_column(column, justify="left" if column == "target" else "right")
+    for name, row in report["targets"].items():
+        low, high = row["predicted_interval"]
+        check.add_row(f"{name} ({row['metric']})", f"{row['observed']:,.4g} ± {row['sd']:,.3g}",
+                      f"{row['predicted_median']:,.4g}", f"[{low:,.4g}, {high:,.4g}]",
+                      f"{row['z']:.2f}", "yes" if row["ok"] else "NO")
+    console.print(check)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import simpy
+from scipy.sparse import csgraph
 
 from gridsim.dispatch.activation import Activated
 from gridsim.dispatch.base import Layer, Rostered
+from gridsim.dispatch.kind_alerts import KindAlerts
 from gridsim.dispatch.local import GridPush, LocalResponders
 from gridsim.dispatch.mediation import MediationRooms, StreetCases
 from gridsim.dispatch.station import StationDispatch, StationPool, StationRules
@@ -45,10 +47,23 @@ class Dispatcher:
         units_by_type = np.array([t.units for t in types], dtype=np.int64)
         stand_down = np.array([t.local_resolves_prob for t in types])
 
+        police_cfg = scenario.police
+        car_s_from = None
+        if police_cfg.preempt_priority_max > 0:
+            car_graph = world.network.graph("car_s")
+
+            def car_s_from(node: int) -> np.ndarray:
+                # the CSR holds both directions of every road: directed=True skips
+                # scipy's symmetrising copy on every call
+                return np.asarray(csgraph.dijkstra(
+                    car_graph, directed=True, indices=node,
+                    limit=police_cfg.preempt_search_s))
+
         def station_dispatch(
             pools: list[StationPool], delay_by_priority_s: np.ndarray, name: str,
             unit_log: DispatchLog = log,
         ) -> StationDispatch:
+            police_like = name in ("police", "traffic_police")
             rules = StationRules(
                 delay_by_priority_s=delay_by_priority_s,
                 units_by_type=units_by_type,
@@ -59,23 +74,42 @@ class Dispatcher:
                 congestion=congestion.table(),
                 trip_factor=trip_factors(congestion.trip_cv, incidents.count,
                                          stream(seed, f"dispatch.{name}.trips")),
-                stand_down_prob_by_type=stand_down if name == "police" else 0.0 * stand_down,
+                stand_down_prob_by_type=stand_down if police_like else 0.0 * stand_down,
                 stand_down_u=stream(seed, f"dispatch.{name}.stand_down").random(
                     incidents.count),
+                preempt_priority_max=police_cfg.preempt_priority_max if police_like else 0,
+                preempt_victim_min=police_cfg.preempt_victim_min,
+                car_s_from=car_s_from,
             )
             return StationDispatch(env, pools, zones.node_station, world.node_station_car_s,
                                    incidents, unit_log, rules)
 
         self.police = station_dispatch(
             [
+                # street-post units first: in their own areas they go before patrol cars
+                StationPool(fleets.street_posts, KIND_CODE["street_post"], stations, False,
+                            ring_s=police_cfg.street_post_ring_s),
                 StationPool(fleets.patrol, KIND_CODE["patrol"], stations, False,
                             world.patrol_points, seed=seed,
                             stream_name="dispatch.patrol.points"),
                 StationPool(fleets.community_police, KIND_CODE["community_police"], stations,
                             True, world.patrol_points, fixed_points=True),
             ],
-            scenario.police.delay_by_priority_s(), "police",
+            police_cfg.delay_by_priority_s(), "police",
         )
+        traffic_cfg = scenario.traffic_police
+        self.traffic_police = station_dispatch(
+            [StationPool(fleets.traffic_police, KIND_CODE["traffic_police"], stations, False)],
+            (np.array([0.0, *traffic_cfg.dispatch_delay_s_by_priority])
+             if traffic_cfg.dispatch_delay_s_by_priority is not None
+             else police_cfg.delay_by_priority_s()),
+            "traffic_police",
+        )
+        self.police_ops: dict[str, Any] = {
+            "quick_response_s": list(police_cfg.quick_response_s),
+            "street_post_ring_population_share": ring_population_share(
+                world, police_cfg.street_post_ring_s) if fleets.street_posts.size else None,
+        }
         # street mediators settle on scene or bring the case to the station's mediation room
         self.rooms = MediationRooms(
             env, scenario.mediation_room, fleets.resident_mediators, fleets.part_time_mediators,
@@ -99,11 +133,21 @@ class Dispatcher:
             ),
             incidents.node, catchments.grid_workers, grid_cfg.response_prob,
         )
-        self.volunteers = VolunteerAlerts(
-            vol_cfg, scenario.dispatch.volunteer_radius_m,
-            scenario.dispatch.volunteer_max_dispatched, catchments.volunteers, incidents.node,
-            log, seed, volunteer_travel(vol_cfg, fleets.volunteers.size, scenario.city.seed)[1],
-        )
+        positions = world.volunteer_positions
+        speed_mps = volunteer_travel(vol_cfg, fleets.volunteers.size, scenario.city.seed,
+                                     positions.kind)[1]
+        if catchments.volunteer_nodes is not None:  # kinds: who is near depends on the hour
+            self.volunteers: VolunteerAlerts = KindAlerts(
+                vol_cfg, scenario.dispatch.volunteer_radius_m,
+                scenario.dispatch.volunteer_max_dispatched, catchments.volunteer_nodes,
+                incidents.node, log, seed, speed_mps, positions, catchments.volunteers_within,
+            )
+        else:
+            self.volunteers = VolunteerAlerts(
+                vol_cfg, scenario.dispatch.volunteer_radius_m,
+                scenario.dispatch.volunteer_max_dispatched, catchments.volunteers,
+                incidents.node, log, seed, speed_mps,
+            )
         self.watch_points = WatchPointStaff(
             scenario.watch_points, incidents, catchments.watch_point, catchments.watch_point_m,
             fleets.watch_point_node, log, scenario.city.walk_speed_mps, seed, scenario.city.seed,
@@ -119,6 +163,7 @@ class Dispatcher:
         }
         by_layer: dict[str, Layer] = {
             "police": self.police,
+            "traffic_police": self.traffic_police,
             "grid": self.activated["grid"],
             "volunteers": self.activated["volunteers"],
             "watch_points": self.watch_points,
@@ -128,12 +173,30 @@ class Dispatcher:
         for name, kind in zip(incidents.type_names, types, strict=True):
             # people nearby first, station units last: a unit is sent knowing whether a
             # local responder will be there first (and may be stood down)
-            local = [by_layer[layer] for layer in kind.responders if layer != "police"]
-            station = [self.mediation] if name in mediated else []
-            if "police" in kind.responders:
-                station.append(self.police)
+            police = ("police", "traffic_police")
+            local = [by_layer[layer] for layer in kind.responders if layer not in police]
+            station: list[Layer] = [self.mediation] if name in mediated else []
+            station += [by_layer[layer] for layer in kind.responders if layer in police]
             self.layers_by_type.append((*local, *station))
-        self.rostered: tuple[Rostered, ...] = (self.police, self.mediation)
+        self.rostered: tuple[Rostered, ...] = (self.police, self.traffic_police,
+                                               self.mediation)
+
+    def police_counts(self) -> dict[str, Any]:
+        """Return preemptions and requeued calls (police and traffic police), ring cover."""
+        dispatches = (self.police, self.traffic_police)
+        return {
+            "preemptions": sum(d.preemptions for d in dispatches),
+            "requeued": sum(d.requeued for d in dispatches),
+            **self.police_ops,
+        }
+
+
+def ring_population_share(world: World, ring_s: float) -> float:
+    """Return the share of residents within ``ring_s`` free-flow car seconds of a street post."""
+    posts = np.flatnonzero(world.zones.station_is_street)
+    nearest_s = world.node_station_car_s[:, posts].min(axis=1)
+    population = world.node_population
+    return float(population[nearest_s <= ring_s].sum() / population.sum())
 
 
 def trip_factors(cv: float, count: int, rng: np.random.Generator) -> np.ndarray:

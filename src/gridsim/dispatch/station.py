@@ -8,15 +8,27 @@ units of its own station area (jurisdiction first), else the nearest free unit a
 station: a freed unit serves its own station's waiting calls first, then the oldest most
 urgent call anywhere. Actual trips take the free-flow time times the congestion factor
 of the hour and the destination's district character, times a per-trip spread.
+
+A pool may be limited to a quick-response ring (street posts): it sends units only to
+calls within ``ring_s`` car seconds of its stations or in their own areas, and its freed
+units serve only their own area's waiting calls.
+
+Preemption (``StationRules.preempt_priority_max`` > 0): a call of that priority or more
+urgent that finds no free unit takes the nearest unit that is driving back from a call,
+or busy on a call of priority ``preempt_victim_min`` or less urgent. The unit is taken
+where its call is (en route it is counted from its destination, the one approximation),
+by road; the call it leaves is queued again with its remaining on-scene time, and its
+dispatch row ends now (never arrived, if it had not).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -36,7 +48,7 @@ class StationPool:
     def __init__(
         self, fleet: Fleet, kind_code: int, station_count: int, own_station_only: bool,
         points: PatrolPoints | None = None, fixed_points: bool = False,
-        seed: int | None = None, stream_name: str = "",
+        seed: int | None = None, stream_name: str = "", ring_s: float = math.inf,
     ) -> None:
         """Start with every unit off duty; ``on_roster`` brings them on.
 
@@ -44,9 +56,10 @@ class StationPool:
         fixed one per unit (``fixed_points``: community police), else one drawn each time
         it becomes free from the unit's own stream (``stream_name`` + unit id under
         ``seed``), so adding a unit never changes another's draws; without, it waits at
-        the station.
+        the station. A finite ``ring_s`` limits the pool to its quick-response rings.
         """
         self.fleet = fleet
+        self.ring_s = ring_s
         self.points = points if points is not None and points.per_station > 0 else None
         self._fixed_points = fixed_points
         self._seed = seed
@@ -77,9 +90,14 @@ class StationPool:
         total = travel_s + self._closed
         station = int(total.argmin())
         best_s = float(total[station])
-        if best_s == np.inf:
+        if best_s == np.inf or best_s > self.ring_s:
             return NO_STATION, np.inf
         return station, best_s
+
+    @property
+    def serves_own_area_only(self) -> bool:
+        """Return whether freed units take only their own area's waiting calls."""
+        return self.own_station_only or self.ring_s < math.inf
 
     def take(self, station: int, unit: int | None = None) -> int:
         """Return ``unit`` (default: the lowest-id free unit) of ``station``, now busy."""
@@ -180,6 +198,22 @@ class StationRules:
     trip_factor: np.ndarray
     stand_down_u: np.ndarray
     stand_down_prob_by_type: np.ndarray  # (types,)
+    # preemption: calls of priority <= preempt_priority_max (0: none) may take a unit
+    # busy on a call of priority >= preempt_victim_min, or driving back; car_s_from(node)
+    # gives free-flow car seconds from node to every node (inf beyond its search limit)
+    preempt_priority_max: int = 0
+    preempt_victim_min: int = 6
+    car_s_from: Callable[[int], np.ndarray] | None = None
+
+
+class _Job(NamedTuple):
+    """What a busy unit is doing: the basis of preemption."""
+
+    incident: int
+    row: int  # its dispatch row
+    t_arrive_s: float  # inf: stood down
+    t_scene_end_s: float  # when it leaves the scene (then drives back)
+    t_free_s: float
 
 
 class StationDispatch:
@@ -213,7 +247,16 @@ class StationDispatch:
         self._waiting: list[tuple[int, float, int]] = []
         self._request_incident: list[int] = []
         self._served: list[bool] = []
+        self._request_on_scene_s: dict[int, float] = {}  # a preempted call's remaining time
         self.saved_unit_s = 0.0  # unit-seconds saved by stand-downs
+        self._preempting = rules.preempt_priority_max > 0
+        self._may_preempt = (incidents.priority <= rules.preempt_priority_max).tolist()
+        # per pool: the job of each busy unit (kept only when preemption is on), and a
+        # generation per unit that makes the free-event of a preempted job a no-op
+        self._jobs: list[dict[int, _Job]] = [{} for _ in self._pools]
+        self._generation: list[list[int]] = [[0] * pool.fleet.size for pool in self._pools]
+        self.preemptions = 0  # units taken from a call or their drive back
+        self.requeued = 0  # calls left by a preempted unit and queued again
 
     def respond(self, incident: int, now_s: float) -> None:
         """Send the units ``incident`` needs, each the best free one by the rules, or queue."""
@@ -223,7 +266,8 @@ class StationDispatch:
         for _ in range(self._units[incident]):
             pool_index, station = self._best_free(home, travel)
             if station == NO_STATION:
-                self._enqueue(incident, home, now_s)
+                if not (self._may_preempt[incident] and self._preempt(incident, now_s)):
+                    self._enqueue(incident, home, now_s)
                 continue
             pool = self._pools[pool_index]
             unit = pool.take(station, pool.nearest_free_unit(station, node, travel))
@@ -242,10 +286,59 @@ class StationDispatch:
                 best_pool, best_station, best_s = index, station, travel_s
         return best_pool, best_station
 
-    def _enqueue(self, incident: int, station: int, t_call_s: float) -> None:
+    def _preempt(self, incident: int, now_s: float) -> bool:
+        """Send ``incident`` the nearest unit it may take from another job; False if none."""
+        rules = self._rules
+        assert rules.car_s_from is not None
+        candidates: list[tuple[int, int, _Job]] = []
+        for pool_index, jobs in enumerate(self._jobs):
+            if self._pools[pool_index].serves_own_area_only:
+                continue
+            for unit, job in jobs.items():
+                if job.incident == incident or job.t_arrive_s == math.inf:
+                    continue  # already on this call, or stood down and driving back
+                returning = now_s >= job.t_scene_end_s
+                if returning or self._incidents.priority[job.incident] >= rules.preempt_victim_min:
+                    candidates.append((pool_index, unit, job))
+        if not candidates:
+            return False
+        from_call_s = rules.car_s_from(int(self._incidents.node[incident]))
+        away_s = [float(from_call_s[self._incidents.node[job.incident]])
+                  for _, _, job in candidates]
+        # the nearest; among equals, the least urgent job, then the lowest pool and unit
+        best = min(range(len(candidates)), key=lambda i: (
+            away_s[i], -self._incidents.priority[candidates[i][2].incident], candidates[i][:2]))
+        if away_s[best] == math.inf:
+            return False
+        pool_index, unit, job = candidates[best]
+        self._leave_job(pool_index, unit, job, now_s)
+        self.preemptions += 1
+        self._send(pool_index, unit, incident, now_s + self._delay_s[incident],
+                   free_flow_s=away_s[best])
+        return True
+
+    def _leave_job(self, pool_index: int, unit: int, job: _Job, now_s: float) -> None:
+        """End ``unit``'s job now; queue its call again with the on-scene time left."""
+        self._generation[pool_index][unit] += 1  # its free-event is now stale
+        del self._jobs[pool_index][unit]
+        arrived = job.t_arrive_s <= now_s
+        self._log.amend(job.row, job.t_arrive_s if arrived else math.inf, now_s)
+        if now_s >= job.t_scene_end_s:
+            return  # it was driving back: nothing left to do at the call
+        # on scene: what is left of it; en route: all of it
+        left_s = job.t_scene_end_s - (now_s if arrived else job.t_arrive_s)
+        incident = job.incident
+        self.requeued += 1
+        self._enqueue(incident, int(self._node_station[self._incidents.node[incident]]),
+                      float(self._incidents.t_call_s[incident]), on_scene_s=left_s)
+
+    def _enqueue(self, incident: int, station: int, t_call_s: float,
+                 on_scene_s: float | None = None) -> None:
         request = len(self._request_incident)
         self._request_incident.append(incident)
         self._served.append(False)
+        if on_scene_s is not None:
+            self._request_on_scene_s[request] = on_scene_s
         entry = (int(self._incidents.priority[incident]), t_call_s, request)
         heapq.heappush(self._waiting_at[station], entry)
         heapq.heappush(self._waiting, entry)
@@ -295,15 +388,20 @@ class StationDispatch:
         """Return the unit-seconds on duty so far, by responder kind code."""
         return {pool.kind_code: pool.duty_unit_s for pool in self._pools}
 
-    def _send(self, pool_index: int, unit: int, incident: int, t_dispatch_s: float) -> None:
+    def _send(self, pool_index: int, unit: int, incident: int, t_dispatch_s: float,
+              free_flow_s: float | None = None, on_scene_s: float | None = None) -> None:
+        """Send ``unit`` (from where it waits, or ``free_flow_s`` away) and log the row."""
         pool = self._pools[pool_index]
         node = int(self._incidents.node[incident])
         hour = int(t_dispatch_s // 3600.0) % 24
         factor = self._rules.congestion[hour, self._rules.node_character[node]]
-        free_flow_s = pool.travel_s(unit, node, self._travel[node])
+        if free_flow_s is None:
+            free_flow_s = pool.travel_s(unit, node, self._travel[node])
         travel_s = free_flow_s * factor * float(self._rules.trip_factor[incident])
         t_arrive = t_dispatch_s + travel_s
-        t_free = t_arrive + float(self._incidents.on_scene_s[incident])
+        if on_scene_s is None:
+            on_scene_s = float(self._incidents.on_scene_s[incident])
+        t_free = t_scene_end = t_arrive + on_scene_s
         if self._rules.return_to_base:
             t_free += travel_s
         t_local = self._log.first_local_arrival_s(incident)
@@ -314,11 +412,19 @@ class StationDispatch:
             planned_free, t_free = t_free, recalled + (recalled - t_dispatch_s)
             self.saved_unit_s += planned_free - t_free
             t_arrive = math.inf  # never arrived
+        if self._preempting:
+            self._jobs[pool_index][unit] = _Job(incident, len(self._log), t_arrive,
+                                                t_scene_end, t_free)
         self._log.add(incident, pool.kind_code, unit, t_dispatch_s, t_arrive, t_free)
         freed = self._env.timeout(t_free - self._env.now)
-        freed.callbacks.append(partial(self._on_free, pool_index, unit))
+        freed.callbacks.append(
+            partial(self._on_free, pool_index, unit, self._generation[pool_index][unit]))
 
-    def _on_free(self, pool_index: int, unit: int, _event: simpy.Event) -> None:
+    def _on_free(self, pool_index: int, unit: int, generation: int,
+                 _event: simpy.Event) -> None:
+        if generation != self._generation[pool_index][unit]:
+            return  # the job was preempted; the unit is already on another
+        self._jobs[pool_index].pop(unit, None)
         pool = self._pools[pool_index]
         if not (pool.on_duty[unit] and self._serve_waiting(pool_index, unit)):
             pool.release(unit)
@@ -326,12 +432,14 @@ class StationDispatch:
     def _serve_waiting(self, pool_index: int, unit: int) -> bool:
         """Give idle ``unit`` the request it should take next; False when none waits."""
         pool = self._pools[pool_index]
-        request = self._next_request(int(pool.fleet.station[unit]), pool.own_station_only)
+        request = self._next_request(int(pool.fleet.station[unit]),
+                                     pool.serves_own_area_only)
         if request < 0:
             return False
         pool.claim(unit)
         incident = self._request_incident[request]
         t_call = float(self._incidents.t_call_s[incident])
-        self._send(pool_index, unit, incident, max(self._env.now,
-                                                   t_call + self._delay_s[incident]))
+        self._send(pool_index, unit, incident,
+                   max(self._env.now, t_call + self._delay_s[incident]),
+                   on_scene_s=self._request_on_scene_s.pop(request, None))
         return True

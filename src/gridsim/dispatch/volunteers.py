@@ -15,6 +15,10 @@ accepts with probability ``acceptance_prob * exp(-d / acceptance_decay_m) * fati
 after a time-to-accept draw; the first ``wanted`` to accept go (a share ``no_show_prob``
 never arrives), the rest are stood down.
 
+Kinds (``volunteers.kinds``: door guards at posts, riders on the move, ...) are served by
+``gridsim.dispatch.kind_alerts``, which finds the volunteers near a call by node at the
+call's hour and alerts them as here.
+
 Rounds are worked out arithmetically when the call comes, not by simpy events: every
 volunteer's state is known then. The one approximation: a later round sees the busy
 clocks as they were at the call, so another call's alerts in between (they would mark
@@ -61,21 +65,32 @@ TALLY_KEYS = (
 )
 
 
-def volunteer_travel(config: Volunteers, count: int, city_seed: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def volunteer_travel(config: Volunteers, count: int, city_seed: int,
+                     kind: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return each volunteer's travel mode (index into ``TRAVEL_MODES``) and speed (m/s).
 
     Drawn once per world from the city seed (streams ``volunteers.travel.mode`` and
     ``.speed``): a mode by the shares, then a log-normal speed of the mode's median and CV.
+    With ``kind`` (each volunteer's index into ``config.kinds``), each kind's own mix,
+    where it gives one, from the same draws.
     """
-    modes = [getattr(config.travel, name) for name in TRAVEL_MODES]
-    share = np.array([m.share for m in modes])
     u = stream(city_seed, "volunteers.travel.mode").random(count)
-    mode = np.minimum(np.searchsorted(np.cumsum(share) / share.sum(), u, side="right"),
-                      len(modes) - 1).astype(np.int8)
     z = stream(city_seed, "volunteers.travel.speed").standard_normal(count)
-    median = np.array([m.median_mps for m in modes])[mode]
-    sigma = np.sqrt(np.log1p(np.array([m.cv for m in modes]) ** 2))[mode]
+    mode = np.zeros(count, dtype=np.int8)
+    median, sigma = np.zeros(count), np.zeros(count)
+    mixes = [config.travel]
+    which = np.zeros(count, dtype=np.int64)
+    if kind is not None and config.kinds:
+        mixes += [k.travel or config.travel for k in config.kinds.values()]
+        which = np.asarray(kind, dtype=np.int64) + 1
+    for index, travel in enumerate(mixes):
+        rows = which == index
+        modes = [getattr(travel, name) for name in TRAVEL_MODES]
+        share = np.array([m.share for m in modes])
+        mode[rows] = np.minimum(np.searchsorted(np.cumsum(share) / share.sum(), u[rows],
+                                                side="right"), len(modes) - 1)
+        median[rows] = np.array([m.median_mps for m in modes])[mode[rows]]
+        sigma[rows] = np.sqrt(np.log1p(np.array([m.cv for m in modes]) ** 2))[mode[rows]]
     return mode, median * np.exp(sigma * z)
 
 

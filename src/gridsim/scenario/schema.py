@@ -33,7 +33,7 @@ Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Character = Literal["urban_core", "inner_suburb", "suburb", "rural"]
 CHARACTERS: tuple[Character, ...] = ("urban_core", "inner_suburb", "suburb", "rural")
 TravelMode = Literal["car", "ebike", "walk"]
-ResponderLayer = Literal["police", "grid", "volunteers", "watch_points"]
+ResponderLayer = Literal["police", "traffic_police", "grid", "volunteers", "watch_points"]
 PushedLayer = Literal["grid", "volunteers"]
 HOURS_PER_DAY = 24
 MAX_BRIDGES = 1000  # each bridge is a search over every node; real rivers have a few dozen
@@ -301,11 +301,35 @@ class Police(Model):
     dispatch_delay_s_by_priority: Annotated[
         list[NonNegativeFloat], Field(min_length=5, max_length=5)] | None = None
     return_to_base: bool = True
+    # street posts: units per street station, at the post (no patrol), sent only within
+    # their quick-response ring (car seconds) or their own area; they work patrol_shifts
+    street_post_units: Count = 0
+    street_post_ring_s: PositiveFloat = 180.0
+    # preemption: a call of priority <= preempt_priority_max (0: never) that finds no free
+    # unit takes the nearest unit driving back from a call or busy on one of priority >=
+    # preempt_victim_min, searched up to preempt_search_s of free-flow car time
+    preempt_priority_max: Annotated[int, Field(ge=0, le=5)] = 0
+    preempt_victim_min: Annotated[int, Field(ge=1, le=5)] = 3
+    preempt_search_s: PositiveFloat = 1800.0
+    # "1-3-5 minute" quick response: share of police-attended calls reached within each
+    quick_response_s: Annotated[list[PositiveFloat], Field(min_length=1, max_length=10)] = (
+        Field(default_factory=lambda: [60.0, 180.0, 300.0]))
 
     def delay_by_priority_s(self) -> np.ndarray:
         """Return the handling delay indexed by priority (index 0 unused), seconds."""
         delays = self.dispatch_delay_s_by_priority or [self.dispatch_delay_s] * 5
         return np.array([0.0, *delays])
+
+
+class TrafficPolice(Model):
+    """A separate traffic-police fleet for the incident types that name it."""
+
+    units: Count = 0
+    shifts: Annotated[list[Shift], Field(min_length=1)] = Field(
+        default_factory=_default_patrol_shifts)
+    # handling delay by priority 1..5 (none: the police's)
+    dispatch_delay_s_by_priority: Annotated[
+        list[NonNegativeFloat], Field(min_length=5, max_length=5)] | None = None
 
 
 def _default_mediator_shifts() -> list[Shift]:
@@ -441,6 +465,57 @@ class Alerting(Model):
         return self.radius_m(first_m, self.max_rounds - 1)
 
 
+VolunteerWhere = Literal["home", "post", "roaming"]
+WorkStart = Annotated[int, Field(ge=0, le=23)]
+WorkEnd = Annotated[int, Field(ge=0, le=24)]
+
+
+class VolunteerKind(Model):
+    """One kind of organised volunteer: its share, where it is by hour, availability, travel.
+
+    ``where``: "home" (always at home); "post" (at one fixed post node in ``work_hours``,
+    home otherwise); "roaming" (in ``work_hours`` at one node per ``roam_block_h`` hours,
+    home otherwise). Posts and roaming nodes are drawn by population in the home's
+    ``area`` (its police-station area or district). ``availability_by_hour`` and ``travel``
+    default to the pool's.
+    """
+
+    share: Probability
+    where: VolunteerWhere = "home"
+    # [start_h, end_h): whole hours of the day, may wrap midnight ([20, 8]); [0, 24] all day
+    work_hours: tuple[WorkStart, WorkEnd] | None = None
+    roam_block_h: Annotated[int, Field(ge=1, le=24)] = 2
+    area: Literal["station", "district"] = "station"
+    availability_by_hour: Annotated[
+        list[Probability], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
+    ] | None = None
+    travel: VolunteerTravel | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> VolunteerKind:
+        if self.where == "home":
+            if self.work_hours is not None:
+                raise ValueError('work_hours: only for where = "post" or "roaming" (a "home" '
+                                 "volunteer is always at home); remove it")
+        elif self.work_hours is None:
+            raise ValueError(f'work_hours: required for where = "{self.where}"; give '
+                             "[start_h, end_h], e.g. [8, 20]")
+        elif self.work_hours[0] == self.work_hours[1]:
+            raise ValueError(f"work_hours: start and end are the same hour (got "
+                             f"{list(self.work_hours)}); give [0, 24] for all day")
+        if self.where != "roaming" and "roam_block_h" in self.model_fields_set:
+            raise ValueError('roam_block_h: only for where = "roaming"; remove it')
+        return self
+
+    def work_mask(self) -> int:
+        """Return the work hours as a 24-bit mask (bit h: hour h of the day); 0 for home."""
+        if self.work_hours is None:
+            return 0
+        start, end = self.work_hours
+        length = end - start if end > start else end + HOURS_PER_DAY - start
+        return sum(1 << ((start + k) % HOURS_PER_DAY) for k in range(length))
+
+
 class Volunteers(Model):
     """Safety volunteers: alerted in rounds, accept by distance and fatigue, may leave."""
 
@@ -466,6 +541,45 @@ class Volunteers(Model):
     churn_per_alert: Probability = 0.002  # chance an alert makes its volunteer leave
     # recruits a day as a share of ``count``; they take the seats (homes) of those who left
     recruit_per_day: Probability = 0.000548
+    # kinds of volunteer (door guards, riders, ...), shares adding up to 1; none: everyone
+    # at home, with the pool's availability and travel
+    kinds: dict[str, VolunteerKind] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Volunteers:
+        total = sum(kind.share for kind in self.kinds.values())
+        if self.kinds and abs(total - 1.0) > 1e-6:
+            raise ValueError(f"kinds: the shares add up to {total:.6g}; they must add up to 1")
+        return self
+
+
+class PlatformTask(Model):
+    """A task push for one incident type: to members within a road radius, after a delay."""
+
+    radius_m: PositiveFloat
+    delay_s: NonNegativeFloat = 0.0  # from the call to the push
+    engagement: Probability  # chance a member reached takes the task up
+
+
+class Platform(Model):
+    """The social mobilisation platform: a large, low-engagement pool that gets task pushes.
+
+    Members live as residents do (by population), so a push within ``radius_m`` reaches
+    a binomial number of them given the population there; each takes the task up with the
+    task's ``engagement`` times the hour's factor. Not an emergency dispatch.
+    """
+
+    count: Count = 600_000
+    engagement_by_hour: Annotated[
+        list[Probability], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
+    ] = Field(default_factory=lambda: [1.0] * HOURS_PER_DAY)
+    time_to_respond_s: Duration = Duration(dist="lognormal", mean_s=600.0, cv=1.0)
+    speed_mps: Speed = 1.4  # members reached on foot
+    tasks: Annotated[dict[str, PlatformTask], Field(min_length=1)]
+
+    def largest_radius_m(self) -> float:
+        """Return the widest task radius: what the platform's node reach must cover."""
+        return max(task.radius_m for task in self.tasks.values())
 
 
 class WatchPointKind(Model):
@@ -490,7 +604,9 @@ class WatchPoints(Model):
     Each point is of one kind (drawn by share from ``city.seed``): at most ``staff``
     incidents at once, each able to help with ``help_prob``; a person in need of a
     ``shelter_types`` incident within ``shelter_radius_m`` of a point with someone on
-    hand takes refuge there.
+    hand takes refuge there. Alarm: an incident within ``alarm_radius_m`` of a point is,
+    with ``alarm_prob``, reported by its staff after ``alarm_report_s`` when that is
+    sooner than the type's ``report_delay_s``.
     """
 
     count: Count = 2000
@@ -503,11 +619,18 @@ class WatchPoints(Model):
     )
     shelter_types: list[str] = Field(default_factory=lambda: ["person_in_need", "assault"])
     shelter_radius_m: NonNegativeFloat = 50.0
+    alarm_radius_m: NonNegativeFloat = 0.0  # 0: points raise no alarm
+    alarm_prob: Probability = 0.0
+    alarm_report_s: Duration = Duration(dist="fixed", mean_s=30.0)
 
     @model_validator(mode="after")
     def _check(self) -> WatchPoints:
         if sum(kind.share for kind in self.kinds.values()) <= 0.0:
             raise ValueError("kinds: give at least one kind a positive share")
+        if self.alarm_radius_m > self.radius_m:
+            raise ValueError(
+                f"alarm_radius_m: is {self.alarm_radius_m:g} but points see only as far as "
+                f"radius_m = {self.radius_m:g}; lower it or raise radius_m")
         return self
 
 
@@ -544,7 +667,11 @@ class IncidentType(Model):
     # chance that a grid worker or volunteer arriving before police resolves the incident,
     # so the police unit is stood down (recalled) and drives back
     local_resolves_prob: Probability = 0.0
-    # a person in need is "rescued" when help arrives within this time after the call
+    # from the incident to the 110 call (none: the call comes as it happens); a watch
+    # point near it may report it sooner (watch_points.alarm_*)
+    report_delay_s: Duration | None = None
+    # a person in need is "rescued" when help arrives within this time after the
+    # incident (after the call when there is no report delay)
     harm_threshold_s: Duration | None = None
     on_scene_s: Duration
     responders: Annotated[list[ResponderLayer], Field(min_length=1)]
@@ -691,10 +818,12 @@ class Scenario(Model):
     city: City
     zones: Zones = Zones()
     police: Police = Police()
+    traffic_police: TrafficPolice = TrafficPolice()
     mediators: Mediators = Mediators()
     mediation_room: MediationRoom = MediationRoom()
     grid_workers: GridWorkers = GridWorkers()
     volunteers: Volunteers = Volunteers()
+    platform: Platform | None = None  # task pushes to the mobilisation platform (none: off)
     watch_points: WatchPoints = WatchPoints()
     dispatch: Dispatch = Dispatch()
     incidents: Annotated[dict[str, IncidentType], Field(min_length=1)]
@@ -738,6 +867,15 @@ class Scenario(Model):
                     f"incidents.{type_name}.responders: lists 'police' but the type goes to "
                     "mediators (dispatch.mediation_types); remove one of the two"
                 )
+        for type_name, kind in self.incidents.items():
+            if "traffic_police" in kind.responders and "police" in kind.responders:
+                raise ValueError(
+                    f"incidents.{type_name}.responders: lists both 'police' and "
+                    "'traffic_police'; a type goes to one police fleet, remove one")
+            if "traffic_police" in kind.responders and self.traffic_police.units == 0:
+                raise ValueError(
+                    f"incidents.{type_name}.responders: lists 'traffic_police' but "
+                    "traffic_police.units is 0; give the fleet units or list 'police'")
         # the default names the Nanjing types; other scenarios need not have them
         shelter_given = "shelter_types" in self.watch_points.model_fields_set
         for type_name in self.watch_points.shelter_types:
@@ -745,6 +883,12 @@ class Scenario(Model):
                 raise ValueError(
                     f"watch_points.shelter_types: unknown incident type {type_name!r}; "
                     f"allowed: {', '.join(sorted(self.incidents))}"
+                )
+        for type_name in self.platform.tasks if self.platform is not None else ():
+            if type_name not in self.incidents:
+                raise ValueError(
+                    f"platform.tasks: unknown incident type {type_name!r}; allowed: "
+                    f"{', '.join(sorted(self.incidents))}"
                 )
         return self
 

@@ -86,3 +86,18 @@ def test_rescued_means_help_before_the_harm_threshold(result: gridsim.RunResult)
     assert outcomes["rescued"] == int(rescued.sum())
     assert 0 < outcomes["rescued"] < outcomes["persons_at_risk"]
     json.dumps(result.summary, allow_nan=False)  # the summary stays valid JSON
+
+
+def test_the_volunteer_activation_scale_multiplies_every_type() -> None:
+    def volunteer_pushes(scale: float) -> int:
+        scenario = gridsim.load_scenario(SMALL, [
+            "duration_days=5", f"dispatch.volunteer_activation_scale={scale}"])
+        return int(gridsim.run(scenario, seed=3).records.activations["volunteers"])
+
+    full, half, none, capped = (volunteer_pushes(s) for s in (1.0, 0.5, 0.0, 100.0))
+    assert none == 0
+    # small.toml activates volunteers with 0.575 for its eligible types: x0.5 halves the
+    # pushes (binomial tolerance), x100 is capped at 1 for every eligible call
+    eligible = capped
+    assert abs(half - 0.5 * full) < 4.0 * np.sqrt(eligible * 0.29 * 0.71)
+    assert abs(full - 0.575 * eligible) < 4.0 * np.sqrt(eligible * 0.575 * 0.425)

@@ -56,6 +56,7 @@ CALIBRATE_FILES = ["manifest.json", "abc.db", "posterior.parquet", "predictive.p
                    "calibration.json", "calibrated.toml", "predictive.png"]
 INTERVAL = (0.05, 0.95)  # the posterior and predictive intervals reported
 UNIDENTIFIED_SHARE = 0.8  # a 90% posterior interval wider than this share of the prior
+LOW_ESS_SHARE = 0.25  # fewer effective particles than this share of the population: warn
 Z_LIMIT = 2.0  # a target further than this many combined SDs from its prediction misses
 SIGNIFICANT_DIGITS = 4  # of the calibrated values written into the scenario
 
@@ -305,6 +306,11 @@ def _finish(model: PointModel, priors: list[FreeParameter], targets: Targets, hi
             level = INTERVAL[1] - INTERVAL[0]
             warnings.append(f"{key} is not identified by the targets: its {level:.0%} "
                             f"posterior interval spans {share:.0%} of its prior")
+    ess = float(weights.sum() ** 2 / (weights**2).sum())
+    if ess < LOW_ESS_SHARE * weights.shape[0]:
+        warnings.append(f"the posterior rests on {ess:.1f} effective particles of "
+                        f"{weights.shape[0]}: its intervals are rough; raise run.population "
+                        "or run.generations")
     draws, predicted = _predictive(model, columns, weights, targets, executor, root_seed)
     target_rows = {}
     for name, target in targets.targets.items():
@@ -324,7 +330,8 @@ def _finish(model: PointModel, priors: list[FreeParameter], targets: Targets, hi
     report = {
         "generator": "gridsim", "method": "ABC-SMC (pyabc), stochastic acceptor, "
         "normal error of each target's sd, temperature schedule",
-        "generations": int(history.n_populations), "final_temperature":
+        "generations": int(history.n_populations), "effective_sample_size": ess,
+        "final_temperature":
         float(populations["epsilon"].iloc[-1]), "simulations": simulations,
         "city_days_simulated": simulations * days + len(draws) * days,
         "parameters": parameters, "targets": target_rows, "warnings": warnings,
@@ -387,16 +394,19 @@ def calibrated_scenario_text(scenario_text: str, parameters: dict[str, Any]) -> 
                 f"{high:.{SIGNIFICANT_DIGITS}g}]")
         *path, last = key.split(".")
         table: Any = document
+        line: tuple[Any, str] | None = None  # (table, key) of the item on its own line
         for part in path:
             if part not in table:
                 table[part] = tomlkit.table()
+            if line is None and isinstance(table[part], tomlkit.items.InlineTable):
+                line = (table, part)
             table = table[part]
         table[last] = value
-        item = table[last]
-        if hasattr(item, "comment") and not isinstance(table, tomlkit.items.InlineTable):
-            item.comment(note)
-        else:  # a value inside an inline table: mark the line that holds it
-            document.add(tomlkit.comment(f"{key}: {note}"))
+        if line is None:
+            table[last].comment(note)
+        else:  # a value inside an inline table: the note goes on the table's line
+            holder, name = line
+            holder[name].comment(f"{key.split('.', 2)[-1]}: {note}")
     text = tomlkit.dumps(document)
     tomllib.loads(text)  # the result must be TOML
     return text

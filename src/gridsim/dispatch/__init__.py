@@ -153,11 +153,14 @@ class Dispatcher:
             fleets.watch_point_node, log, scenario.city.walk_speed_mps, seed, scenario.city.seed,
         )
         activation_delay_s = np.array([t.activation_delay_s for t in types])
+        scale = scenario.dispatch.volunteer_activation_scale
         pushed: list[tuple[PushedLayer, Layer]] = [("grid", self.grid),
                                                    ("volunteers", self.volunteers)]
         self.activated = {
             name: Activated(layer, incidents.type_id,
-                            np.array([t.activation_prob.get(name, 1.0) for t in types]),
+                            np.minimum(1.0, np.array([t.activation_prob.get(name, 1.0)
+                                                      for t in types]) * (
+                                scale if name == "volunteers" else 1.0)),
                             activation_delay_s, stream(seed, f"dispatch.activation.{name}"))
             for name, layer in pushed
         }

@@ -23,7 +23,7 @@ BAND_SD = 2.0  # the observed value's band: this many standard errors either sid
 def predictive_figure(report: dict[str, Any], predictive: pa.Table, targets: Targets) -> Figure:
     """Return one panel per target: simulated draws (histogram), observed value and band."""
     names = list(targets.targets)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.4 * len(names), 4.0), squeeze=False)
     target_column = np.array(predictive.column("target").to_pylist())
     value_column = predictive.column("value").to_numpy()
     for ax, name in zip(axes[0], names, strict=True):
@@ -36,11 +36,12 @@ def predictive_figure(report: dict[str, Any], predictive: pa.Table, targets: Tar
                    color="#e6a23c", alpha=0.2, zorder=0, label=f"observed ± {BAND_SD:g} SE")
         ax.axvline(target.value, color="#c0392b", linewidth=2, label="observed")
         verdict = "reproduced" if row["ok"] else "NOT reproduced"
-        ax.set_title(f"{name}\n{target.metric} — {verdict} (z = {row['z']:.1f})", fontsize=9)
+        ax.set_title(f"{name}\n{target.metric}\n{verdict} (z = {row['z']:.1f})", fontsize=8)
         ax.set_xlabel("value")
         ax.set_ylabel("draws")
-        ax.legend(fontsize=7, loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle("Posterior-predictive check: each target against the calibrated model",
                  fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.08, 1.0, 1.0))
     return fig

@@ -647,6 +647,9 @@ class Dispatch(Model):
     # with own_area_first: a freed unit then serves the waiting calls of this many nearest
     # station areas before the oldest call anywhere
     neighbour_stations: Annotated[int, Field(ge=0, le=1000)] = 6
+    # multiplies every incident type's volunteer activation_prob (capped at 1): one knob
+    # for how much the 110 centre uses the volunteer app at all (calibrated as a whole)
+    volunteer_activation_scale: Annotated[float, Field(ge=0.0, le=1000.0)] = 1.0
 
 
 class IncidentType(Model):

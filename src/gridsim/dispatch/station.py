@@ -16,8 +16,9 @@ units serve only their own area's waiting calls.
 Preemption (``StationRules.preempt_priority_max`` > 0): a call of that priority or more
 urgent that finds no free unit takes the nearest unit that is driving back from a call,
 or busy on a call of priority ``preempt_victim_min`` or less urgent. The unit is taken
-where its call is (en route it is counted from its destination, the one approximation),
-by road; the call it leaves is queued again with its remaining on-scene time, and its
+where its call is (en route it is counted from its destination, an approximation), by
+road: exactly within a few minutes' drive, else by the best route through a station (an
+upper bound); the call it leaves is queued again with its remaining on-scene time, and its
 dispatch row ends now (never arrived, if it had not).
 """
 
@@ -28,7 +29,6 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -203,17 +203,19 @@ class StationRules:
     # gives free-flow car seconds from node to every node (inf beyond its search limit)
     preempt_priority_max: int = 0
     preempt_victim_min: int = 6
+    preempt_search_s: float = math.inf
     car_s_from: Callable[[int], np.ndarray] | None = None
 
 
-class _Job(NamedTuple):
-    """What a busy unit is doing: the basis of preemption."""
+class _Jobs:
+    """What each unit of one pool is doing, as arrays: the basis of preemption."""
 
-    incident: int
-    row: int  # its dispatch row
-    t_arrive_s: float  # inf: stood down
-    t_scene_end_s: float  # when it leaves the scene (then drives back)
-    t_free_s: float
+    def __init__(self, units: int) -> None:
+        """Start with every unit on no job."""
+        self.incident = np.full(units, -1, dtype=np.int64)  # -1: none
+        self.row = np.zeros(units, dtype=np.int64)  # its dispatch row
+        self.t_arrive_s = np.zeros(units)  # inf: stood down
+        self.t_scene_end_s = np.zeros(units)  # when it leaves the scene (then drives back)
 
 
 class StationDispatch:
@@ -253,7 +255,8 @@ class StationDispatch:
         self._may_preempt = (incidents.priority <= rules.preempt_priority_max).tolist()
         # per pool: the job of each busy unit (kept only when preemption is on), and a
         # generation per unit that makes the free-event of a preempted job a no-op
-        self._jobs: list[dict[int, _Job]] = [{} for _ in self._pools]
+        self._jobs = [_Jobs(pool.fleet.size if self._preempting else 0)
+                      for pool in self._pools]
         self._generation: list[list[int]] = [[0] * pool.fleet.size for pool in self._pools]
         self.preemptions = 0  # units taken from a call or their drive back
         self.requeued = 0  # calls left by a preempted unit and queued again
@@ -288,46 +291,68 @@ class StationDispatch:
 
     def _preempt(self, incident: int, now_s: float) -> bool:
         """Send ``incident`` the nearest unit it may take from another job; False if none."""
-        rules = self._rules
-        assert rules.car_s_from is not None
-        candidates: list[tuple[int, int, _Job]] = []
+        priority = self._incidents.priority
+        pools, units = [], []
         for pool_index, jobs in enumerate(self._jobs):
             if self._pools[pool_index].serves_own_area_only:
                 continue
-            for unit, job in jobs.items():
-                if job.incident == incident or job.t_arrive_s == math.inf:
-                    continue  # already on this call, or stood down and driving back
-                returning = now_s >= job.t_scene_end_s
-                if returning or self._incidents.priority[job.incident] >= rules.preempt_victim_min:
-                    candidates.append((pool_index, unit, job))
-        if not candidates:
+            on = jobs.incident
+            # not on this call, not stood down (driving back from nowhere), and either
+            # driving back from its call or on a call urgent enough to leave
+            ok = (on >= 0) & (on != incident) & np.isfinite(jobs.t_arrive_s) & (
+                (now_s >= jobs.t_scene_end_s)
+                | (priority[np.maximum(on, 0)] >= self._rules.preempt_victim_min))
+            found = np.flatnonzero(ok)
+            pools.append(np.full(found.shape[0], pool_index))
+            units.append(found)
+        pool_of, unit_of = np.concatenate(pools), np.concatenate(units)
+        if unit_of.shape[0] == 0:
             return False
-        from_call_s = rules.car_s_from(int(self._incidents.node[incident]))
-        away_s = [float(from_call_s[self._incidents.node[job.incident]])
-                  for _, _, job in candidates]
+        job_incident = np.array([self._jobs[p].incident[u] for p, u in zip(
+            pool_of.tolist(), unit_of.tolist(), strict=True)], dtype=np.int64)
+        away_s = self._car_s_to(int(self._incidents.node[incident]),
+                                self._incidents.node[job_incident])
         # the nearest; among equals, the least urgent job, then the lowest pool and unit
-        best = min(range(len(candidates)), key=lambda i: (
-            away_s[i], -self._incidents.priority[candidates[i][2].incident], candidates[i][:2]))
-        if away_s[best] == math.inf:
+        best = int(np.lexsort((unit_of, pool_of, -priority[job_incident].astype(np.int64),
+                               away_s))[0])
+        if not np.isfinite(away_s[best]):
             return False
-        pool_index, unit, job = candidates[best]
-        self._leave_job(pool_index, unit, job, now_s)
+        pool_index, unit = int(pool_of[best]), int(unit_of[best])
+        self._leave_job(pool_index, unit, now_s)
         self.preemptions += 1
         self._send(pool_index, unit, incident, now_s + self._delay_s[incident],
-                   free_flow_s=away_s[best])
+                   free_flow_s=float(away_s[best]))
         return True
 
-    def _leave_job(self, pool_index: int, unit: int, job: _Job, now_s: float) -> None:
+    def _car_s_to(self, node: int, sources: np.ndarray) -> np.ndarray:
+        """Return free-flow car seconds from each of ``sources`` to ``node`` (inf: too far).
+
+        Exact within ``car_s_from``'s search (a bounded Dijkstra from ``node``); beyond it,
+        the best route through a station (node x station matrix), an upper bound.
+        """
+        assert self._rules.car_s_from is not None
+        exact = self._rules.car_s_from(node)[sources]
+        far = ~np.isfinite(exact)
+        if far.any():
+            via = (self._travel[sources[far]] + self._travel[node]).min(axis=1)
+            exact[far] = via
+        exact[exact > self._rules.preempt_search_s] = math.inf
+        return exact
+
+    def _leave_job(self, pool_index: int, unit: int, now_s: float) -> None:
         """End ``unit``'s job now; queue its call again with the on-scene time left."""
         self._generation[pool_index][unit] += 1  # its free-event is now stale
-        del self._jobs[pool_index][unit]
-        arrived = job.t_arrive_s <= now_s
-        self._log.amend(job.row, job.t_arrive_s if arrived else math.inf, now_s)
-        if now_s >= job.t_scene_end_s:
+        jobs = self._jobs[pool_index]
+        incident = int(jobs.incident[unit])
+        t_arrive_s = float(jobs.t_arrive_s[unit])
+        t_scene_end_s = float(jobs.t_scene_end_s[unit])
+        jobs.incident[unit] = -1
+        arrived = t_arrive_s <= now_s
+        self._log.amend(int(jobs.row[unit]), t_arrive_s if arrived else math.inf, now_s)
+        if now_s >= t_scene_end_s:
             return  # it was driving back: nothing left to do at the call
         # on scene: what is left of it; en route: all of it
-        left_s = job.t_scene_end_s - (now_s if arrived else job.t_arrive_s)
-        incident = job.incident
+        left_s = t_scene_end_s - (now_s if arrived else t_arrive_s)
         self.requeued += 1
         self._enqueue(incident, int(self._node_station[self._incidents.node[incident]]),
                       float(self._incidents.t_call_s[incident]), on_scene_s=left_s)
@@ -345,6 +370,8 @@ class StationDispatch:
 
     def _next_request(self, station: int, own_station_only: bool) -> int:
         """Return the waiting request a unit of ``station`` should take next, or -1."""
+        if not self._live_head(self._waiting):  # every request is in it: none waits
+            return -1
         own_first = own_station_only or self._rules.jurisdiction_first
         heaps = [self._waiting_at[station]] if own_first else []
         if not own_station_only:
@@ -413,8 +440,11 @@ class StationDispatch:
             self.saved_unit_s += planned_free - t_free
             t_arrive = math.inf  # never arrived
         if self._preempting:
-            self._jobs[pool_index][unit] = _Job(incident, len(self._log), t_arrive,
-                                                t_scene_end, t_free)
+            jobs = self._jobs[pool_index]
+            jobs.incident[unit] = incident
+            jobs.row[unit] = len(self._log)
+            jobs.t_arrive_s[unit] = t_arrive
+            jobs.t_scene_end_s[unit] = t_scene_end
         self._log.add(incident, pool.kind_code, unit, t_dispatch_s, t_arrive, t_free)
         freed = self._env.timeout(t_free - self._env.now)
         freed.callbacks.append(
@@ -424,7 +454,8 @@ class StationDispatch:
                  _event: simpy.Event) -> None:
         if generation != self._generation[pool_index][unit]:
             return  # the job was preempted; the unit is already on another
-        self._jobs[pool_index].pop(unit, None)
+        if self._preempting:
+            self._jobs[pool_index].incident[unit] = -1
         pool = self._pools[pool_index]
         if not (pool.on_duty[unit] and self._serve_waiting(pool_index, unit)):
             pool.release(unit)

@@ -203,3 +203,14 @@ def test_a_sweep_over_incidents_builds_the_world_once(monkeypatch: pytest.Monkey
     sweep(text, source, base, parse_sweeps(["volunteers.count=0,3000"]), 2, 5,
           SerialExecutor())
     assert len(builds) == 3  # volunteers are part of the world: one build per arm
+
+
+def test_run_behaviour_under_dispatch_does_not_rebuild_the_world() -> None:
+    from gridsim.world import same_world
+
+    base = gridsim.load_scenario(SMALL)
+    behaviour = gridsim.load_scenario(SMALL, ["dispatch.volunteer_activation_scale=0.1",
+                                              "dispatch.neighbour_stations=2"])
+    radius = gridsim.load_scenario(SMALL, ["dispatch.volunteer_radius_m=900"])
+    assert same_world(base, behaviour)
+    assert not same_world(base, radius)  # the catchments are built for the radius

@@ -88,13 +88,25 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
 WORLD_INDEPENDENT_KEYS = frozenset({
     "name", "description", "seed", "duration_days", "warmup_hours", "incidents", "costs",
     "missing_person", "output",
+    # of dispatch, only the radii are read (catchments.py): the rest is run behaviour
+    "dispatch.volunteer_max_dispatched", "dispatch.mediation_types", "dispatch.jurisdiction",
+    "dispatch.neighbour_stations", "dispatch.volunteer_activation_scale",
 })
 
 
 def same_world(a: Scenario, b: Scenario) -> bool:
     """Return whether ``a`` and ``b`` differ only in keys a world is not built from."""
-    return all(getattr(a, key) == getattr(b, key) for key in type(a).model_fields
-               if key not in WORLD_INDEPENDENT_KEYS)
+    for key in type(a).model_fields:
+        if key in WORLD_INDEPENDENT_KEYS:
+            continue
+        inner = {k.partition(".")[2] for k in WORLD_INDEPENDENT_KEYS
+                 if k.startswith(f"{key}.")}
+        first, second = getattr(a, key), getattr(b, key)
+        if inner:
+            first, second = (v.model_dump(exclude=inner) for v in (first, second))
+        if first != second:
+            return False
+    return True
 
 
 class WorldMemo:

@@ -99,8 +99,8 @@ def generate_incidents(
         counts = arrivals.poisson(per_hour[hour_of_run % HOURS_PER_DAY] * span_h)
         start_h = np.repeat(hour_of_run, counts)
         t = (start_h + arrivals.random(start_h.shape[0]) * np.repeat(span_h, counts))
-        t_call = np.sort(t * SECONDS_PER_HOUR)
-        n = t_call.shape[0]
+        t_occur = np.sort(t * SECONDS_PER_HOUR)  # when they happen
+        n = t_occur.shape[0]
 
         weights = _district_weights(kind.district_weights, district_names, population)
         weights[bounds[1:] == bounds[:-1]] = 0.0  # a district with no nodes gets nothing
@@ -110,7 +110,6 @@ def generate_incidents(
         harm = np.full(n, np.nan) if kind.harm_threshold_s is None else (
             kind.harm_threshold_s.sample(stream(seed, f"incidents.{name}.harm"), n))
         on_scene = kind.on_scene_s.sample(durations, n)
-        t_occur = t_call
         report_s, alarmed = _report_delays(scenario, name, node, seed, watch_point_m)
         t_call = t_occur + report_s
         parts.append((t_call, np.full(n, type_index), node, on_scene, harm, t_occur, alarmed))

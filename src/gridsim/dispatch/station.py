@@ -298,16 +298,16 @@ class StationDispatch:
                 continue
             on = jobs.incident
             # not on this call, not stood down (driving back from nowhere), and either
-            # driving back from its call or on a call urgent enough to leave
+            # driving back from its call or on a call not urgent enough to keep it
             ok = (on >= 0) & (on != incident) & np.isfinite(jobs.t_arrive_s) & (
                 (now_s >= jobs.t_scene_end_s)
                 | (priority[np.maximum(on, 0)] >= self._rules.preempt_victim_min))
             found = np.flatnonzero(ok)
             pools.append(np.full(found.shape[0], pool_index))
             units.append(found)
-        pool_of, unit_of = np.concatenate(pools), np.concatenate(units)
-        if unit_of.shape[0] == 0:
+        if not units or sum(u.shape[0] for u in units) == 0:
             return False
+        pool_of, unit_of = np.concatenate(pools), np.concatenate(units)
         job_incident = np.array([self._jobs[p].incident[u] for p, u in zip(
             pool_of.tolist(), unit_of.tolist(), strict=True)], dtype=np.int64)
         away_s = self._car_s_to(int(self._incidents.node[incident]),

@@ -39,10 +39,8 @@ from gridsim.experiment import replication_seeds
 from gridsim.guard import check_resources
 from gridsim.metrics import summary_value
 from gridsim.output import (
-    check_output_folder,
-    mark_folder,
+    open_resumable_folder,
     parquet_bytes,
-    read_manifest,
     write_bytes_atomic,
     write_text_atomic,
 )
@@ -249,21 +247,10 @@ def _dry_run(model: PointModel, targets: Targets) -> None:
 
 def _open_folder(folder: Path, manifest: dict[str, Any]) -> bool:
     """Prepare ``folder``; return True when it holds this calibration, to be resumed."""
-    check_output_folder(folder)
-    owner = read_manifest(folder)
-    if owner is not None and owner.get("command") != "calibrate":
-        raise InputError(f"--out {folder}: holds the output of 'gridsim "
-                         f"{owner.get('command')}', not a calibration; choose another folder")
-    mark_folder(folder, "calibrate", CALIBRATE_FILES)
-    path = folder / "manifest.json"
-    text = json.dumps(manifest, indent=2, sort_keys=True)
-    if path.exists():
-        if path.read_text(encoding="utf-8") != text:
-            raise InputError(f"{folder}: holds a different calibration (scenario, targets "
-                             "or seed differ); use another --out or delete it")
-        return (folder / "abc.db").exists()
-    write_text_atomic(path, text)
-    return False
+    same = open_resumable_folder(folder, "calibrate", "calibration", CALIBRATE_FILES,
+                                 json.dumps(manifest, indent=2, sort_keys=True),
+                                 "scenario, targets or seed")
+    return same and (folder / "abc.db").exists()
 
 
 def _finished(history: Any) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -93,6 +94,39 @@ def mark_folder(folder: Path, command: str, files: list[str]) -> None:
     """Create ``folder`` if needed and write its manifest: gridsim owns these ``files``."""
     manifest = {"generator": GENERATOR, "command": command, "files": sorted(files)}
     write_text_atomic(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+
+
+def open_resumable_folder(folder: Path, command: str, noun: str, files: list[str],
+                          manifest_text: str, what_differs: str) -> bool:
+    """Prepare ``folder`` for a ``command`` that saves as it goes; True: it holds this job.
+
+    The folder must be new, empty, or one ``command`` wrote holding nothing else; one
+    holding another command's output, or a different job (its manifest text differs:
+    ``what_differs`` says how), is refused with one ``InputError`` line.
+    """
+    check_output_folder(folder)
+    owner = read_manifest(folder)
+    if owner is not None and owner.get("command") != command:
+        raise InputError(f"--out {folder}: holds the output of 'gridsim {owner.get('command')}'"
+                         f", not a {noun}; choose another folder")
+    mark_folder(folder, command, files)
+    path = folder / "manifest.json"
+    if path.exists():
+        if path.read_text(encoding="utf-8") != manifest_text:
+            raise InputError(f"{folder}: holds a different {noun} ({what_differs} differ); "
+                             "use another --out or delete it")
+        return True
+    write_text_atomic(path, manifest_text)
+    return False
+
+
+def saved_runs(folder: Path, pattern: str) -> dict[tuple[int, int], Any]:
+    """Return the JSON run files in ``folder`` matching ``pattern``, keyed by their two numbers."""
+    done = {}
+    for run_file in sorted(folder.glob(pattern)):
+        first, second = (int(x) for x in re.findall(r"\d+", run_file.stem))
+        done[(first, second)] = json.loads(run_file.read_text(encoding="utf-8"))
+    return done
 
 
 def add_to_manifest(folder: Path, name: str) -> None:

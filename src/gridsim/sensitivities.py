@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from gridsim.api import run
@@ -47,9 +46,9 @@ from gridsim.experiment import replication_seeds
 from gridsim.guard import check_resources
 from gridsim.metrics import summary_value
 from gridsim.output import (
-    check_output_folder,
-    mark_folder,
-    read_manifest,
+    open_resumable_folder,
+    parquet_bytes,
+    saved_runs,
     write_bytes_atomic,
     write_text_atomic,
 )
@@ -368,8 +367,8 @@ def sensitivity(
     indices = analyse(method, factors, x, means, root_seed)
     samples = _samples_table(method, factors, points, seeds, metrics, done)
     if folder is not None:
-        write_bytes_atomic(folder / "samples.parquet", _parquet_bytes(samples))
-        write_bytes_atomic(folder / "indices.parquet", _parquet_bytes(indices))
+        write_bytes_atomic(folder / "samples.parquet", parquet_bytes(samples))
+        write_bytes_atomic(folder / "indices.parquet", parquet_bytes(indices))
     return SensitivityResult(method=method, factors=factors, metrics=metrics, samples=samples,
                              indices=indices, blocks=len(points) // block_size(
                                  method, len(factors)), folder=folder)
@@ -482,37 +481,11 @@ def _samples_table(method: str, factors: Sequence[Factor], points: list[list[int
 
 
 def _open_folder(folder: Path, manifest: dict[str, Any]) -> dict[tuple[int, int], Any]:
-    """Return the runs already saved in ``folder`` for this very analysis.
-
-    The folder must be new, empty, or a sensitivity folder gridsim wrote holding nothing
-    else; one holding a different analysis is refused.
-    """
-    check_output_folder(folder)
-    owner = read_manifest(folder)
-    if owner is not None and owner.get("command") != "sensitivity":
-        raise InputError(f"--out {folder}: holds the output of 'gridsim {owner.get('command')}'"
-                         ", not a sensitivity analysis; choose another folder")
-    mark_folder(folder, "sensitivity", SENSITIVITY_FILES)
-    path = folder / "manifest.json"
-    text = json.dumps(manifest, indent=2, default=list)
-    if path.exists():
-        if path.read_text(encoding="utf-8") != text:
-            raise InputError(f"{folder}: holds a different sensitivity analysis (scenario, "
-                             "--vary, method, size, metrics, replications or seed differ); "
-                             "use another --out or delete it")
-    else:
-        write_text_atomic(path, text)
-    done = {}
-    for run_file in sorted((folder / "runs").glob("point*-rep*.json")):
-        point, rep = (int(x) for x in re.findall(r"\d+", run_file.stem))
-        done[(point, rep)] = json.loads(run_file.read_text(encoding="utf-8"))
-    return done
-
-
-def _parquet_bytes(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
-    return bytes(sink.getvalue().to_pybytes())
+    """Return the runs already saved in ``folder`` for this very analysis."""
+    open_resumable_folder(folder, "sensitivity", "sensitivity analysis", SENSITIVITY_FILES,
+                          json.dumps(manifest, indent=2, default=list),
+                          "scenario, --vary, method, size, metrics, replications or seed")
+    return saved_runs(folder / "runs", "point*-rep*.json")
 
 
 def run_sensitivity(

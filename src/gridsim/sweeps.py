@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from gridsim.api import run
 from gridsim.errors import InputError
@@ -28,9 +27,9 @@ from gridsim.experiment import replication_seeds
 from gridsim.guard import check_resources
 from gridsim.metrics import mean_ci, summary_value
 from gridsim.output import (
-    check_output_folder,
-    mark_folder,
-    read_manifest,
+    open_resumable_folder,
+    parquet_bytes,
+    saved_runs,
     write_bytes_atomic,
     write_text_atomic,
 )
@@ -138,8 +137,8 @@ def sweep(
     table = _tidy_table(arms, seeds, done)
     summary = summarize_sweep(table, [key for key, _ in sweeps])
     if folder is not None:
-        write_bytes_atomic(folder / "sweep.parquet", _parquet_bytes(table))
-        write_bytes_atomic(folder / "summary.parquet", _parquet_bytes(summary))
+        write_bytes_atomic(folder / "sweep.parquet", parquet_bytes(table))
+        write_bytes_atomic(folder / "summary.parquet", parquet_bytes(summary))
     return SweepResult(table=table, summary=summary, folder=folder)
 
 
@@ -183,29 +182,11 @@ def _overrides(settings: tuple[tuple[str, str], ...]) -> list[str]:
 
 
 def _open_folder(folder: Path, manifest: dict[str, Any]) -> dict[tuple[int, int], Any]:
-    """Return the runs already saved in ``folder`` for this very sweep.
-
-    The folder must be new, empty, or a sweep folder gridsim wrote holding nothing else.
-    """
-    check_output_folder(folder)
-    owner = read_manifest(folder)
-    if owner is not None and owner.get("command") != "sweep":
-        raise InputError(f"--out {folder}: holds the output of 'gridsim {owner.get('command')}', "
-                         "not a sweep; choose another folder")
-    mark_folder(folder, "sweep", SWEEP_FILES)
-    path = folder / "manifest.json"
-    text = json.dumps(manifest, indent=2, default=list)
-    if path.exists():
-        if path.read_text(encoding="utf-8") != text:
-            raise InputError(f"{folder}: holds a different sweep (scenario, settings, "
-                             "replications or seed differ); use another --out or delete it")
-    else:
-        write_text_atomic(path, text)
-    done = {}
-    for run_file in sorted((folder / "runs").glob("arm*-rep*.json")):
-        arm, rep = (int(x) for x in re.findall(r"\d+", run_file.stem))
-        done[(arm, rep)] = json.loads(run_file.read_text(encoding="utf-8"))
-    return done
+    """Return the runs already saved in ``folder`` for this very sweep."""
+    open_resumable_folder(folder, "sweep", "sweep", SWEEP_FILES,
+                          json.dumps(manifest, indent=2, default=list),
+                          "scenario, settings, replications or seed")
+    return saved_runs(folder / "runs", "arm*-rep*.json")
 
 
 def _tidy_table(
@@ -249,12 +230,6 @@ def setting_values(texts: list[str]) -> tuple[pa.DataType, list[Any]]:
         if all(isinstance(v, int | float) for v in values):
             return pa.float64(), [float(v) for v in values]
     return pa.string(), list(texts)
-
-
-def _parquet_bytes(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
-    return bytes(sink.getvalue().to_pybytes())
 
 
 def run_sweep(

@@ -157,12 +157,4 @@ class KindAlerts(VolunteerAlerts):
             if exhausted:
                 break
         self._u, self._ui = u, ui
-        if not alerted_here:
-            return
-        tally = self._tally
-        tally["alerts"] += alerted_here
-        tally["alerted_incidents"] += 1
-        tally["rounds"] += rounds
-        tally["left_after_alert"] += left
-        if accepts:
-            self._send(incident, accepts)
+        self._close_call(incident, alerted_here, rounds, left, accepts)

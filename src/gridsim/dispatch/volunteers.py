@@ -246,10 +246,15 @@ class VolunteerAlerts:
             if exhausted:
                 break
         self._u, self._ui = u, ui
-        if not alerted_here:
+        self._close_call(incident, alerted_here, rounds, left, accepts)
+
+    def _close_call(self, incident: int, alerted: int, rounds: int, left: int,
+                    accepts: list[tuple[float, int, float]]) -> None:
+        """Count one call's alerts, rounds and leavers, and send who accepted."""
+        if not alerted:
             return
         tally = self._tally
-        tally["alerts"] += alerted_here
+        tally["alerts"] += alerted
         tally["alerted_incidents"] += 1
         tally["rounds"] += rounds
         tally["left_after_alert"] += left

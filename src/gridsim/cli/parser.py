@@ -76,10 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--replications", type=positive_int, default=10, metavar="R",
                            help="replications per arm (default 10)")
     sweep_cmd.add_argument("--seed", type=seed_value, help="root seed (default: the scenario's)")
-    sweep_cmd.add_argument("--workers", type=worker_count, metavar="N",
-                           help="worker processes (default: one per core; 1 = this process)")
-    sweep_cmd.add_argument("--dask", metavar="ADDRESS",
-                           help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
+    _add_executor(sweep_cmd)
     sweep_cmd.add_argument("--out", type=Path,
                            help="folder (default results/NAME-sweep); rerunning resumes it")
     sweep_cmd.add_argument("--ci-width", type=relative_width, metavar="REL",
@@ -109,9 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                               help="replications per evaluation, the same seeds for every "
                                    "level (default 10; at least 2)")
     optimize_cmd.add_argument("--seed", type=seed_value, help="root seed (default: the scenario's)")
-    optimize_cmd.add_argument("--workers", type=worker_count, metavar="N",
-                              help="worker processes (default: one per core)")
-    optimize_cmd.add_argument("--dask", metavar="ADDRESS", help="tcp://host:8786 or local")
+    _add_executor(optimize_cmd)
     optimize_cmd.add_argument("--json", type=Path, metavar="FILE",
                               help="also write every evaluated point, the curve, the cheapest "
                                    "and the non-monotone steps here")
@@ -146,10 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="runs per point, the same seeds at every point (default 1)")
     sens_cmd.add_argument("--seed", type=seed_value,
                           help="root seed of the runs and the design (default: the scenario's)")
-    sens_cmd.add_argument("--workers", type=worker_count, metavar="N",
-                          help="worker processes (default: one per core; 1 = this process)")
-    sens_cmd.add_argument("--dask", metavar="ADDRESS",
-                          help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
+    _add_executor(sens_cmd)
     sens_cmd.add_argument("--out", type=Path,
                           help="folder (default results/NAME-sensitivity); rerunning resumes it")
     sens_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -169,10 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="known figures, free parameters and run settings")
     cal_cmd.add_argument("--seed", type=seed_value,
                          help="root seed of the runs and the sampler (default: the scenario's)")
-    cal_cmd.add_argument("--workers", type=worker_count, metavar="N",
-                         help="worker processes (default: one per core; 1 = this process)")
-    cal_cmd.add_argument("--dask", metavar="ADDRESS",
-                         help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
+    _add_executor(cal_cmd)
     cal_cmd.add_argument("--out", type=Path,
                          help="folder (default results/NAME-calibration); rerunning resumes it")
     _add_overrides(cal_cmd)
@@ -200,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")
     _add_overrides(validate_cmd)
     return parser
+
+
+def _add_executor(cmd: argparse.ArgumentParser) -> None:
+    """Add --workers and --dask: where a command's many runs execute."""
+    cmd.add_argument("--workers", type=worker_count, metavar="N",
+                     help="worker processes (default: one per core; 1 = this process)")
+    cmd.add_argument("--dask", metavar="ADDRESS",
+                     help="run on Dask: tcp://host:8786, or 'local' for a LocalCluster")
 
 
 def _add_overrides(cmd: argparse.ArgumentParser) -> None:

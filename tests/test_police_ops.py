@@ -251,3 +251,24 @@ def test_traffic_accidents_can_go_to_a_traffic_police_fleet() -> None:
 def test_a_type_sent_to_an_empty_traffic_police_fleet_is_refused() -> None:
     with pytest.raises(gridsim.InputError, match="traffic_police.units is 0"):
         gridsim.load_scenario(SMALL, ['incidents.traffic.responders=["traffic_police"]'])
+
+
+@pytest.mark.parametrize("limit_s", [45.0, 120.0, 400.0])
+def test_nearby_car_times_equal_a_city_wide_bounded_dijkstra(small_world: World,
+                                                             limit_s: float) -> None:
+    # preemption's search runs on a station neighbourhood with a landmark filter; it
+    # must give exactly what a bounded search of the whole network gives
+    from gridsim.city.nearby import NearbyCarTimes
+
+    net = small_world.network
+    nearby = NearbyCarTimes(net, small_world.zones.node_station,
+                            small_world.node_station_car_s, limit_s)
+    every = np.arange(net.node_count)
+    rng = np.random.default_rng(3)
+    reached = 0
+    for node in rng.choice(net.node_count, 40, replace=False).tolist():
+        full = dijkstra(net.graph("car_s"), directed=False, indices=node, limit=limit_s)
+        got = nearby.to(node, every)
+        assert np.array_equal(got, full)
+        reached += int(np.isfinite(got).sum())
+    assert reached > 2 * 40  # the searches reach past their own node

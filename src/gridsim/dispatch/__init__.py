@@ -6,8 +6,8 @@ from typing import Any, cast
 
 import numpy as np
 import simpy
-from scipy.sparse import csgraph
 
+from gridsim.city.nearby import NearbyCarTimes
 from gridsim.dispatch.activation import Activated
 from gridsim.dispatch.base import Layer, Rostered
 from gridsim.dispatch.kind_alerts import KindAlerts
@@ -25,8 +25,8 @@ from gridsim.world import World
 __all__ = ["Dispatcher", "Layer", "Rostered"]
 
 # preemption finds units exactly within this free-flow drive of the call (a bounded
-# Dijkstra: a search out to preempt_search_s cost 3.5 ms a call at twice the default's
-# load); farther ones by the best route through a station, an upper bound
+# Dijkstra on the call's station neighbourhood, gridsim.city.nearby; its size grows with
+# the bound); farther ones by the best route through a station, an upper bound
 PREEMPT_EXACT_S = 120.0
 
 
@@ -53,17 +53,11 @@ class Dispatcher:
         stand_down = np.array([t.local_resolves_prob for t in types])
 
         police_cfg = scenario.police
-        car_s_from = None
+        car_s_near = None
         if police_cfg.preempt_priority_max > 0:
-            car_graph = world.network.graph("car_s")
-
-            exact_s = min(police_cfg.preempt_search_s, PREEMPT_EXACT_S)
-
-            def car_s_from(node: int) -> np.ndarray:
-                # the CSR holds both directions of every road: directed=True skips
-                # scipy's symmetrising copy on every call
-                return np.asarray(csgraph.dijkstra(
-                    car_graph, directed=True, indices=node, limit=exact_s))
+            car_s_near = NearbyCarTimes(
+                world.network, zones.node_station, world.node_station_car_s,
+                min(police_cfg.preempt_search_s, PREEMPT_EXACT_S)).to
 
         def station_dispatch(
             pools: list[StationPool], delay_by_priority_s: np.ndarray, name: str,
@@ -86,7 +80,7 @@ class Dispatcher:
                 preempt_priority_max=police_cfg.preempt_priority_max if police_like else 0,
                 preempt_victim_min=police_cfg.preempt_victim_min,
                 preempt_search_s=police_cfg.preempt_search_s,
-                car_s_from=car_s_from,
+                car_s_near=car_s_near,
             )
             return StationDispatch(env, pools, zones.node_station, world.node_station_car_s,
                                    incidents, unit_log, rules)

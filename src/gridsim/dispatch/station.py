@@ -199,12 +199,12 @@ class StationRules:
     stand_down_u: np.ndarray
     stand_down_prob_by_type: np.ndarray  # (types,)
     # preemption: calls of priority <= preempt_priority_max (0: none) may take a unit
-    # busy on a call of priority >= preempt_victim_min, or driving back; car_s_from(node)
-    # gives free-flow car seconds from node to every node (inf beyond its search limit)
+    # busy on a call of priority >= preempt_victim_min, or driving back; car_s_near(node,
+    # sources) gives free-flow car seconds from each source to node (inf beyond its limit)
     preempt_priority_max: int = 0
     preempt_victim_min: int = 6
     preempt_search_s: float = math.inf
-    car_s_from: Callable[[int], np.ndarray] | None = None
+    car_s_near: Callable[[int, np.ndarray], np.ndarray] | None = None
 
 
 class _Jobs:
@@ -292,7 +292,7 @@ class StationDispatch:
     def _preempt(self, incident: int, now_s: float) -> bool:
         """Send ``incident`` the nearest unit it may take from another job; False if none."""
         priority = self._incidents.priority
-        pools, units = [], []
+        pools, units, on_incident = [], [], []
         for pool_index, jobs in enumerate(self._jobs):
             if self._pools[pool_index].serves_own_area_only:
                 continue
@@ -305,11 +305,11 @@ class StationDispatch:
             found = np.flatnonzero(ok)
             pools.append(np.full(found.shape[0], pool_index))
             units.append(found)
+            on_incident.append(on[found])
         if not units or sum(u.shape[0] for u in units) == 0:
             return False
         pool_of, unit_of = np.concatenate(pools), np.concatenate(units)
-        job_incident = np.array([self._jobs[p].incident[u] for p, u in zip(
-            pool_of.tolist(), unit_of.tolist(), strict=True)], dtype=np.int64)
+        job_incident = np.concatenate(on_incident)
         away_s = self._car_s_to(int(self._incidents.node[incident]),
                                 self._incidents.node[job_incident])
         # the nearest; among equals, the least urgent job, then the lowest pool and unit
@@ -327,11 +327,11 @@ class StationDispatch:
     def _car_s_to(self, node: int, sources: np.ndarray) -> np.ndarray:
         """Return free-flow car seconds from each of ``sources`` to ``node`` (inf: too far).
 
-        Exact within ``car_s_from``'s search (a bounded Dijkstra from ``node``); beyond it,
+        Exact within ``car_s_near``'s search (a bounded Dijkstra from ``node``); beyond it,
         the best route through a station (node x station matrix), an upper bound.
         """
-        assert self._rules.car_s_from is not None
-        exact = self._rules.car_s_from(node)[sources]
+        assert self._rules.car_s_near is not None
+        exact = self._rules.car_s_near(node, sources)
         far = ~np.isfinite(exact)
         if far.any():
             via = (self._travel[sources[far]] + self._travel[node]).min(axis=1)

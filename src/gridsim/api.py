@@ -61,7 +61,7 @@ def run(
         world = build_world(scenario)
     built = time.perf_counter()
     incidents = generate_incidents(scenario, world.node_district, seed,
-                                   world.catchments.watch_point_m)
+                                   world.catchments.watch_point_m, world.incident_node_weight)
     records = simulate(world, incidents, seed, progress)
     summary = {
         "scenario": scenario.name,
@@ -72,6 +72,8 @@ def run(
         **summarize(records, world.district_names, world.node_district,
                     warmup_s=scenario.warmup_hours * 3600.0, fleets=world.fleets),
     }
+    if world.city_source:  # an imported city: what came from files, what was derived
+        summary["city"] = world.city_source
     return RunResult(
         scenario=scenario, seed=seed, world=world, records=records, summary=summary,
         setup_s=built - started, wall_s=time.perf_counter() - built,

@@ -102,8 +102,12 @@ def volunteer_seat_homes(scenario: Scenario, node_weight: np.ndarray) -> np.ndar
     )
 
 
-def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) -> Fleets:
-    """Return the fleets placed on a world's zones (``node_weight``: people per node)."""
+def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray,
+                 watch_point_node: np.ndarray | None = None) -> Fleets:
+    """Return the fleets placed on a world's zones (``node_weight``: people per node).
+
+    Watch points are ``watch_point_node`` when given (a layer file), else placed by weight.
+    """
     seed = scenario.city.seed
     station_weight = np.bincount(
         zones.node_station, weights=node_weight, minlength=zones.station_count
@@ -111,10 +115,11 @@ def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) ->
     police = scenario.police
     room = scenario.mediation_room
     volunteer_nodes = np.sort(volunteer_seat_homes(scenario, node_weight)).astype(np.int32)
-    watch_count = min(scenario.watch_points.count, node_weight.shape[0])
-    watch_nodes = stream(seed, "fleets.watch_points").choice(
-        node_weight.shape[0], size=watch_count, replace=False, p=node_weight / node_weight.sum()
-    )
+    if watch_point_node is None:
+        watch_count = min(scenario.watch_points.count, node_weight.shape[0])
+        watch_point_node = stream(seed, "fleets.watch_points").choice(
+            node_weight.shape[0], size=watch_count, replace=False,
+            p=node_weight / node_weight.sum())
     return Fleets(
         patrol=_station_fleet(
             "patrol", police.patrol_units, station_weight, zones, police.patrol_shifts
@@ -135,7 +140,7 @@ def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray) ->
             shift_start_h=np.zeros(volunteer_nodes.shape[0]),
             shift_length_h=np.full(volunteer_nodes.shape[0], 24.0),
         ),
-        watch_point_node=np.sort(watch_nodes).astype(np.int32),
+        watch_point_node=np.sort(watch_point_node).astype(np.int32),
         resident_mediators=_station_fleet(
             "resident_mediator", room.full_time, station_weight, zones, room.full_time_shifts
         ),

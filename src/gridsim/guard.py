@@ -32,6 +32,9 @@ REACH_SHARE = 0.9  # nodes within r by road per node of mean density in the disc
 NETWORK_S_PER_NODE = 3e-4
 CATCHMENT_S_PER_ENTRY = 1e-6
 INCIDENT_S = 2.5e-5
+# file bytes per road node kept after simplification, measured on the OSM extracts in
+# scenarios/data/osm (73 B in PBF, 85 B in bzip2 XML); plain XML and GraphML estimated
+OSM_BYTES_PER_NODE = ((".pbf", 70.0), (".bz2", 80.0), (".graphml", 500.0))
 REFUSE_SHARE = 0.9  # of the memory available now
 WARN_SHARE = 0.5
 WARN_TIME_S = 600.0
@@ -53,6 +56,8 @@ def estimate(scenario: Scenario) -> list[Part]:
     nodes = len(city.explicit.nodes_xy_m) if city.explicit is not None else city.node_count
     stations = len(city.explicit.station_nodes) if city.explicit is not None else zones.stations
     grids = 1 if city.explicit is not None else zones.grids
+    if city.osm is not None:
+        nodes = osm_node_estimate(city.osm.path)
     volunteers = scenario.volunteers.count
     grid_workers = grids * (scenario.grid_workers.per_grid
                             + zones.micro_grids_per_grid * scenario.grid_workers.per_micro_grid)
@@ -91,6 +96,17 @@ def estimate(scenario: Scenario) -> list[Part]:
         Part("incidents and dispatches", ("incidents.*.rate_per_day", "duration_days"),
              incidents * INCIDENT_BYTES, incidents * INCIDENT_S),
     ]
+
+
+def osm_node_estimate(path: str) -> int:
+    """Return a rough count of the road nodes an OSM file gives, from its size."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return 0  # the importer names the missing file
+    name = path.lower()
+    per_node = next((b for suffix, b in OSM_BYTES_PER_NODE if name.endswith(suffix)), 800.0)
+    return max(int(size / per_node), 2)
 
 
 def check_resources(scenario: Scenario, available_bytes: float | None = None) -> list[str]:

@@ -71,12 +71,14 @@ class Incidents:
 
 def generate_incidents(
     scenario: Scenario, node_district: np.ndarray, seed: int,
-    watch_point_m: np.ndarray | None = None,
+    watch_point_m: np.ndarray | None = None, node_weight: np.ndarray | None = None,
 ) -> Incidents:
     """Return the incidents of ``scenario`` over its duration, drawn from ``seed``.
 
     ``watch_point_m`` (per node, road metres to the nearest watch point; inf: none near)
-    enables the points' alarm; without it no incident is reported by a point.
+    enables the points' alarm; without it no incident is reported by a point. Within a
+    district an incident's node is uniform, or drawn by ``node_weight`` (residents, from
+    a population layer) when given.
     """
     names = tuple(scenario.incidents)
     district_names = [d.name for d in scenario.city.districts]
@@ -85,6 +87,7 @@ def generate_incidents(
     bounds = np.searchsorted(node_district[order], np.arange(len(district_names) + 1))
     hours = int(np.ceil(scenario.duration_days * HOURS_PER_DAY))
 
+    cumulative = None if node_weight is None else np.cumsum(node_weight[order])
     delayed = any(kind.report_delay_s is not None for kind in scenario.incidents.values())
     parts: list[tuple[np.ndarray, ...]] = []
     for type_index, name in enumerate(names):
@@ -105,8 +108,13 @@ def generate_incidents(
         weights = _district_weights(kind.district_weights, district_names, population)
         weights[bounds[1:] == bounds[:-1]] = 0.0  # a district with no nodes gets nothing
         district = places.choice(len(district_names), size=n, p=weights / weights.sum())
-        offset = (places.random(n) * (bounds[district + 1] - bounds[district])).astype(np.int64)
-        node = order[bounds[district] + offset]
+        if node_weight is None:
+            offset = (places.random(n) * (bounds[district + 1] - bounds[district])
+                      ).astype(np.int64)
+            node = order[bounds[district] + offset]
+        else:  # the same uniform draw, read off the district's cumulative weights
+            u = np.asarray(places.random(n))
+            node = order[_weighted_pick(cumulative, bounds, np.asarray(district), u)]
         harm = np.full(n, np.nan) if kind.harm_threshold_s is None else (
             kind.harm_threshold_s.sample(stream(seed, f"incidents.{name}.harm"), n))
         on_scene = kind.on_scene_s.sample(durations, n)
@@ -135,6 +143,17 @@ def generate_incidents(
         t_occur_s=column(5) if delayed else None,
         alarmed=column(6) if delayed else None,
     )
+
+
+def _weighted_pick(cumulative: np.ndarray | None, bounds: np.ndarray, district: np.ndarray,
+                   u: np.ndarray) -> np.ndarray:
+    """Return positions (in district order) drawn by weight within each ``district``."""
+    assert cumulative is not None
+    padded = np.concatenate([[0.0], cumulative])
+    low, high = padded[bounds[district]], padded[bounds[district + 1]]
+    at = np.searchsorted(cumulative, low + u * (high - low), side="right")
+    # a zero-weight district (or rounding at its end) stays within its own nodes
+    return np.clip(at, bounds[district], bounds[district + 1] - 1)
 
 
 def _report_delays(scenario: Scenario, name: str, node: np.ndarray, seed: int,

@@ -92,7 +92,8 @@ def _points(
     for first in range(0, flat.shape[0], SOURCE_BATCH):
         batch = np.arange(first, min(first + SOURCE_BATCH, flat.shape[0]))
         limits = SEARCH_STRETCH * farthest_s[point_station[batch]]
-        times = np.atleast_2d(csgraph.dijkstra(graph, directed=False, indices=flat[batch],
+        times = np.atleast_2d(csgraph.dijkstra(graph, directed=network.car_one_way,
+                                               indices=flat[batch],
                                                limit=float(limits.max())))
         for row in range(batch.shape[0]):
             near = np.flatnonzero(times[row] <= limits[row])  # ascending node ids

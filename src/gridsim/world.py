@@ -9,7 +9,10 @@ incidents, seeds or durations reuse it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+import hashlib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +20,7 @@ from gridsim.cache import ArrayCache, Arrays, cache_key, default_cache_dir
 from gridsim.catchments import Catchments, build_catchments
 from gridsim.city.explicit import explicit_city, explicit_zones
 from gridsim.city.network import RoadNetwork
+from gridsim.city.real_city import IMPORT_VERSION, city_source, osm_city_arrays
 from gridsim.city.synthetic import generate_city
 from gridsim.city.zones import ZoneMap, build_zones
 from gridsim.fleets import Fleets, build_fleets
@@ -40,6 +44,11 @@ class World:
     catchments: Catchments
     patrol_points: PatrolPoints  # where idle police wait in their beats (K = 0: stations)
     volunteer_positions: VolunteerPositions  # volunteers' kinds and places by hour of day
+    # an imported city: how each part was made (summary.json's "city"), and where people
+    # live within a district when a population layer gave it (incidents follow it)
+    city_source: dict[str, Any] = field(default_factory=dict)
+    incident_node_weight: np.ndarray | None = None
+    school_node: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
     @property
     def district_names(self) -> tuple[str, ...]:
@@ -50,17 +59,21 @@ class World:
 def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
     """Return the world of ``scenario`` (deterministic in ``scenario.city.seed``)."""
     cache = ArrayCache(default_cache_dir()) if cache is None else cache
-    world_key = cache_key(
-        "world", scenario.city.model_dump(mode="json"), scenario.zones.model_dump(mode="json")
-    )
+    osm = scenario.city.osm
+    city_key = scenario.city.model_dump(mode="json")
+    if osm is not None:  # an imported city is keyed by its files' contents, not their paths
+        city_key["osm"].update(_file_digests(osm.files()), importer=IMPORT_VERSION)
+    world_key = cache_key("world", city_key, scenario.zones.model_dump(mode="json"))
     arrays = cache.get("world", world_key, lambda: _city_arrays(scenario))
     network = RoadNetwork(**{f.name: arrays[f"network.{f.name}"] for f in fields(RoadNetwork)})
     zones = ZoneMap(**{f.name: arrays[f"zones.{f.name}"] for f in fields(ZoneMap)})
     node_district = arrays["node_district"]
     population = np.array([d.population for d in scenario.city.districts], dtype=float)
     nodes_per_district = np.bincount(node_district, minlength=population.shape[0])
-    node_population = (population / np.maximum(nodes_per_district, 1))[node_district]
-    fleets = build_fleets(scenario, zones, node_population)
+    node_population = arrays.get("node_population")
+    if node_population is None:
+        node_population = (population / np.maximum(nodes_per_district, 1))[node_district]
+    fleets = build_fleets(scenario, zones, node_population, arrays.get("watch_point_node"))
     positions = place_volunteers(scenario, fleets.volunteers.base_node, zones.node_station,
                                  node_district, node_population)
     return World(
@@ -77,7 +90,27 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
             network, zones, node_population, arrays["node_station_car_s"],
             scenario.police.patrol_points, scenario.city.seed, cache, world_key),
         volunteer_positions=positions,
+        city_source=city_source(osm, arrays, scenario) if osm is not None else {},
+        incident_node_weight=(node_population if osm is not None and osm.population
+                              else None),
+        school_node=arrays.get("school_node", np.zeros(0, dtype=np.int32)),
     )
+
+
+def _file_digests(files: dict[str, str]) -> dict[str, str]:
+    """Return the SHA-256 of each file by key ("unreadable": the importer names it)."""
+    digests = {}
+    for key, path in files.items():
+        sha = hashlib.sha256()
+        try:
+            with Path(path).open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    sha.update(block)
+        except OSError:
+            digests[key] = "unreadable"
+            continue
+        digests[key] = sha.hexdigest()
+    return digests
 
 
 # Top-level scenario keys that building a world never reads. Checked with grep over
@@ -147,6 +180,8 @@ WORLDS = WorldMemo()
 
 def _city_arrays(scenario: Scenario) -> Arrays:
     """Return the network, zones and station matrix of ``scenario`` as named arrays."""
+    if scenario.city.osm is not None:
+        return osm_city_arrays(scenario)
     explicit = scenario.city.explicit
     if explicit is None:
         city = generate_city(scenario.city)

@@ -7,6 +7,9 @@ area's station is at most the area's farthest node's plus the bound. That subgra
 holds every path of at most ``limit_s`` from any node of the area (a node w on such a
 path from v has t(station, w) <= t(station, v) + t(v, w)), so the times are exact, not
 approximate. Subgraphs are built when an area first needs one and kept.
+
+With one-way streets (an imported city) that neighbourhood argument fails, so the
+search runs backwards over the whole network; the landmark bound still skips most.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class NearbyCarTimes:
     ) -> None:
         """Search ``network`` within ``limit_s``; areas from ``node_station`` (N,)."""
         self._graph = network.graph("car_s")
+        self._one_way = network.car_one_way
+        if self._one_way:  # search backwards from the node: times from others to it
+            self._graph = self._graph.T.tocsr()
         self._node_station = node_station
         self._node_station_car_s = node_station_car_s
         self._limit_s = float(limit_s)
@@ -43,17 +49,21 @@ class NearbyCarTimes:
     def to(self, node: int, sources: np.ndarray) -> np.ndarray:
         """Return car seconds from each of ``sources`` to ``node``; inf beyond the limit.
 
-        The network is undirected, so the search runs outward from ``node``. Sources
-        outside the neighbourhood, or whose landmark bound (|t(u, s) - t(v, s)| <= t(u, v)
-        for every station s) already exceeds the limit, are inf without a search: most
-        calls end there.
+        Sources outside the neighbourhood, or whose landmark bound already exceeds the
+        limit, are inf without a search (most calls end there). The bound: for every
+        station s, t(u, v) >= t(s, v) - t(s, u), and on two-way roads also
+        t(s, u) - t(s, v).
         """
-        members, graph = self._area(int(self._node_station[node]))
+        if self._one_way:
+            members, graph = np.arange(self._node_station.shape[0]), self._graph
+        else:
+            members, graph = self._area(int(self._node_station[node]))
         at = np.minimum(np.searchsorted(members, sources), members.shape[0] - 1)
         near = members[at] == sources
         if near.any():
             rows = self._node_station_car_s
-            bound_s = np.abs(rows[sources[near]] - rows[node]).max(axis=1)
+            gap_s = rows[node] - rows[sources[near]]
+            bound_s = (gap_s if self._one_way else np.abs(gap_s)).max(axis=1)
             near[near] = bound_s <= self._limit_s + ROUNDING_SLACK_S
         car_s = np.full(sources.shape[0], np.inf)
         if near.any():

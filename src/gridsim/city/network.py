@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -12,7 +13,11 @@ from scipy.sparse import csgraph
 
 @dataclass(frozen=True, eq=False)
 class RoadNetwork:
-    """An undirected road graph in CSR form with per-edge length and car time.
+    """A road graph in CSR form with per-edge length and car time.
+
+    The CSR holds both directions of every road. Walking and cycling use it undirected
+    (``length_m`` is the same both ways); cars may not: a one-way street's reverse
+    direction has ``car_s`` inf (imported cities; synthetic ones are two-way).
 
     Invariant: every edge's ``length_m`` is at least the straight-line distance between
     its end nodes, so all nodes within road distance R of a node lie within the
@@ -36,6 +41,12 @@ class RoadNetwork:
         n = self.node_count
         return sparse.csr_matrix((data, self.indices, self.indptr), shape=(n, n))
 
+    @cached_property
+    def car_one_way(self) -> bool:
+        """Return whether some road can be driven one way only (car times asymmetric)."""
+        graph = self.graph("car_s")
+        return bool((graph != graph.T).nnz)
+
     def digest(self) -> str:
         """Return a SHA-256 of the arrays: the key of on-disk caches."""
         sha = hashlib.sha256()
@@ -45,14 +56,20 @@ class RoadNetwork:
 
     def car_times_from(self, sources: np.ndarray) -> np.ndarray:
         """Return car travel seconds from each source node to every node, (S, N) float32."""
-        times = csgraph.dijkstra(self.graph("car_s"), directed=False, indices=sources)
+        times = csgraph.dijkstra(self.graph("car_s"), directed=self.car_one_way,
+                                 indices=sources)
         return np.atleast_2d(times).astype(np.float32)
 
 
 def from_edges(
-    xy_m: np.ndarray, u: np.ndarray, v: np.ndarray, length_m: np.ndarray, car_s: np.ndarray
+    xy_m: np.ndarray, u: np.ndarray, v: np.ndarray, length_m: np.ndarray, car_s: np.ndarray,
+    car_s_back: np.ndarray | None = None,
 ) -> RoadNetwork:
-    """Return the network for undirected edges ``(u[i], v[i])`` over nodes ``xy_m``."""
+    """Return the network for roads ``(u[i], v[i])`` over nodes ``xy_m``.
+
+    ``car_s`` is the drive from u to v; ``car_s_back`` from v to u (default: the same;
+    inf: one way).
+    """
     n = xy_m.shape[0]
     rows = np.concatenate([u, v])
     cols = np.concatenate([v, u])
@@ -65,5 +82,5 @@ def from_edges(
         indptr=indptr,
         indices=cols.astype(np.int32),
         length_m=np.concatenate([length_m, length_m])[order],
-        car_s=np.concatenate([car_s, car_s])[order],
+        car_s=np.concatenate([car_s, car_s if car_s_back is None else car_s_back])[order],
     )

@@ -150,9 +150,21 @@ class StationPool:
     def nearest_free_unit(self, station: int, node: int, travel_row: np.ndarray) -> int:
         """Return the free unit of ``station`` nearest to ``node`` (ties: lowest id)."""
         waiting = self.free[station]
-        if self.points is None:
+        if self.points is None or len(waiting) == 1:
             return waiting[0]
-        return min(waiting, key=lambda u: (self.travel_s(u, node, travel_row), u))
+        # units at the same point are equally near: each point is looked up once
+        station_s = float(travel_row[station])
+        point_s: dict[int, float] = {}
+        best_unit, best_s = -1, math.inf
+        for unit in waiting:
+            point = self.position[unit]
+            unit_s = point_s.get(point)
+            if unit_s is None:
+                unit_s = point_s[point] = (station_s if point == NO_POINT else
+                                           self.points.travel_s(point, node, station_s))
+            if best_unit < 0 or unit_s < best_s or (unit_s == best_s and unit < best_unit):
+                best_unit, best_s = unit, unit_s
+        return best_unit
 
     def claim(self, unit: int) -> None:
         """Mark an idle unit that is not waiting in a station list as busy."""

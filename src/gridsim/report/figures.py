@@ -81,6 +81,10 @@ def district_map(results: Results, world: World) -> Figure:
     limits = (float(np.nanmin(p90_min)), float(np.nanmax(p90_min)))
     area = {d.name: d.area_km2 for d in results.scenario.city.districts}
     small = [code for code, name in enumerate(names) if area[name] < LABEL_IN_INSET_KM2]
+    core = np.isin(world.node_district, small)
+    span_km = np.ptp(xy_km, axis=0).max()
+    if not core.any() or core.all() or np.ptp(xy_km[core], axis=0).max() > 0.4 * span_km:
+        small = []  # no inset when the small districts are most of the map (a small city)
 
     fig, ax = plt.subplots(figsize=(9, 9))
     roads = _roads(segments, values, limits, width=0.35)
@@ -95,7 +99,6 @@ def district_map(results: Results, world: World) -> Figure:
     if small:
         inset = ax.inset_axes((0.01, 0.01, 0.42, 0.42))  # the empty south-west corner
         inset.add_collection(_roads(segments, values, limits, width=0.5))
-        core = np.isin(world.node_district, small)
         lo, hi = xy_km[core].min(axis=0), xy_km[core].max(axis=0)
         inset.set_xlim(lo[0] - 1, hi[0] + 1)
         inset.set_ylim(lo[1] - 1, hi[1] + 1)

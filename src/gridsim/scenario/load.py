@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gridsim.errors import InputError
-from gridsim.scenario.schema import Scenario
+from gridsim.scenario.schema import OSM_FILE_KEYS, Scenario
 
 DEFAULT_SCENARIO = "nanjing.toml"
 RELATIVE_KEY = re.compile(r"[A-Za-z_][\w.\[\]]*")  # "key.path" opening a validator error
@@ -36,7 +36,8 @@ def load_scenario(
 ) -> Scenario:
     """Return the validated scenario at ``path`` (default: the embedded one)."""
     text, source = read_scenario_text(path)
-    return parse_scenario(text, source, overrides)
+    return parse_scenario(text, source, overrides,
+                          base_dir=None if path is None else Path(path).parent)
 
 
 def read_scenario_text(path: str | Path | None) -> tuple[str, str]:
@@ -52,8 +53,14 @@ def read_scenario_text(path: str | Path | None) -> tuple[str, str]:
         raise InputError(f"{source}: cannot read file ({exc})") from None
 
 
-def parse_scenario(text: str, source: str, overrides: Iterable[str] = ()) -> Scenario:
-    """Return the validated scenario parsed from TOML ``text`` (``source`` names it)."""
+def parse_scenario(
+    text: str, source: str, overrides: Iterable[str] = (), base_dir: Path | None = None
+) -> Scenario:
+    """Return the validated scenario parsed from TOML ``text`` (``source`` names it).
+
+    File paths in ``city.osm`` are made absolute, relative to ``base_dir`` (the
+    scenario file's folder; default: the working directory).
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -63,6 +70,7 @@ def parse_scenario(text: str, source: str, overrides: Iterable[str] = ()) -> Sce
     overrides = list(overrides)
     for override in overrides:
         apply_override(data, override)
+    _resolve_osm_paths(data, base_dir or Path.cwd())
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -71,6 +79,18 @@ def parse_scenario(text: str, source: str, overrides: Iterable[str] = ()) -> Sce
         if culprit:
             message += f" (from --set {culprit[-1]})"
         raise InputError(f"{source}: {message}") from None
+
+
+def _resolve_osm_paths(data: dict[str, Any], base_dir: Path) -> None:
+    """Make the file paths of ``city.osm`` absolute (relative ones: to ``base_dir``)."""
+    city = data.get("city")
+    osm = city.get("osm") if isinstance(city, dict) else None
+    if not isinstance(osm, dict):
+        return
+    for key in OSM_FILE_KEYS:
+        value = osm.get(key)
+        if isinstance(value, str) and value:
+            osm[key] = str((base_dir / Path(value).expanduser()).absolute())
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:

@@ -177,8 +177,55 @@ class ExplicitNetwork(Model):
         return self
 
 
+# the keys of [city.osm] that name files (paths relative to the scenario file)
+OSM_FILE_KEYS = ("path", "boundaries", "population", "stations", "watch_points", "schools")
+
+
+def _default_speeds_kmh() -> dict[str, float]:
+    # ASSUMPTION: posted limits by OSM highway class where no maxspeed is tagged, after
+    # the PRC Road Traffic Safety Law regulations (art. 45: urban roads 30 km/h without
+    # a centre line, 50 km/h with one lane each way) and 80-100 km/h urban expressways
+    return {
+        "motorway": 100.0, "motorway_link": 60.0, "trunk": 80.0, "trunk_link": 50.0,
+        "primary": 60.0, "primary_link": 40.0, "secondary": 50.0, "secondary_link": 40.0,
+        "tertiary": 40.0, "tertiary_link": 30.0, "unclassified": 30.0,
+        "residential": 30.0, "living_street": 15.0, "service": 20.0, "road": 30.0,
+    }
+
+
+class OsmCity(Model):
+    """A real city: roads from an OpenStreetMap file, optional layers from CSV/GeoJSON.
+
+    Paths are relative to the scenario file. Layers a planner does not give are derived
+    (one district, p-median stations, H3 or square grids) and the run's summary says so.
+    """
+
+    path: Annotated[str, Field(min_length=1)]  # .osm, .osm.bz2, .osm.pbf or .graphml
+    # km/h by OSM highway class for ways with no maxspeed; a class not listed is not
+    # driven (footways, paths, tracks)
+    speed_kmh_by_highway: dict[str, Annotated[float, Field(gt=0.0, le=200.0)]] = Field(
+        default_factory=_default_speeds_kmh)
+    # ASSUMPTION: cars average this share of the limit between junctions at free flow
+    # (the hour-of-day congestion in city.congestion comes on top)
+    free_flow_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+    boundaries: str | None = None  # GeoJSON polygons, one per district
+    district_property: str = "name"  # the feature property that names the district
+    population: str | None = None  # CSV lat, lon, population (or GeoJSON points)
+    stations: str | None = None  # CSV lat, lon, optional name and kind (household|street)
+    watch_points: str | None = None  # CSV lat, lon
+    schools: str | None = None  # CSV lat, lon
+    snap_max_m: Annotated[float, Field(gt=0.0, le=100_000.0)] = 300.0
+    grid: Literal["h3", "square"] = "h3"
+    grid_h3_resolution: Annotated[int, Field(ge=0, le=14)] = 8  # about 0.74 km2 a cell
+    grid_cell_m: Annotated[float, Field(ge=10.0, le=100_000.0)] = 800.0  # square cells
+
+    def files(self) -> dict[str, str]:
+        """Return the files this section names, by key (the road file first)."""
+        return {k: getattr(self, k) for k in OSM_FILE_KEYS if getattr(self, k) is not None}
+
+
 class City(Model):
-    """The road network (synthetic unless ``explicit`` is given) and its districts."""
+    """The road network (synthetic unless ``explicit`` or ``osm`` is given), districts."""
 
     seed: Seed = 1
     nodes: Annotated[int, Field(ge=50, le=MAX_COUNT)] = 100_000
@@ -197,6 +244,7 @@ class City(Model):
     walk_speed_mps: Speed = 1.3
     districts: Annotated[list[District], Field(min_length=1)]
     explicit: ExplicitNetwork | None = None
+    osm: OsmCity | None = None
 
     @model_validator(mode="after")
     def _check(self) -> City:
@@ -206,6 +254,16 @@ class City(Model):
             raise ValueError(
                 f"districts: names must be unique; repeated: {', '.join(map(repr, dupes))}"
             )
+        if self.osm is not None:
+            if self.explicit is not None:
+                raise ValueError("osm: a city is either imported (osm) or explicit, not both; "
+                                 "remove one of the two sections")
+            if self.osm.boundaries is None and len(self.districts) > 1:
+                raise ValueError(
+                    f"osm.boundaries: not given, so the city is one district, but "
+                    f"{len(self.districts)} districts are listed; list one or give a GeoJSON "
+                    "of their boundaries")
+            return self
         if self.explicit is not None:
             unknown = sorted(set(self.explicit.node_district) - set(names))
             if unknown:
@@ -843,7 +901,8 @@ class Scenario(Model):
                                  f"{self.missing_person.district!r}; allowed: "
                                  f"{', '.join(sorted(names))}")
         n_districts = len(self.city.districts)
-        if self.city.explicit is None and self.zones.household_stations < n_districts:
+        placed = self.city.explicit is None and self.city.osm is None  # stations generated
+        if placed and self.zones.household_stations < n_districts:
             raise ValueError(
                 f"zones.household_stations: is {self.zones.household_stations} but every one "
                 f"of the {n_districts} districts needs a station; set it to {n_districts} or "

@@ -90,7 +90,7 @@ def import_roads(osm: OsmCity) -> ImportedRoads:
         raise InputError(f"{path}: the drivable roads form no connected network; "
                          "is this a road extract?")
     nodes_connected = drive.number_of_nodes()
-    if not drive.graph.get("simplified", False):
+    if osm.simplify and not drive.graph.get("simplified", False):
         drive = ox.simplify_graph(drive, edge_attr_aggs={"length": sum, "car_s": sum})
     return _to_network(drive, nodes_read, nodes_connected)
 

@@ -208,6 +208,8 @@ class OsmCity(Model):
     # ASSUMPTION: cars average this share of the limit between junctions at free flow
     # (the hour-of-day congestion in city.congestion comes on top)
     free_flow_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+    # join the segments between junctions into one edge (osmnx); false keeps every node
+    simplify: bool = True
     boundaries: str | None = None  # GeoJSON polygons, one per district
     district_property: str = "name"  # the feature property that names the district
     population: str | None = None  # CSV lat, lon, population (or GeoJSON points)

@@ -116,7 +116,8 @@ def build_fleets(scenario: Scenario, zones: ZoneMap, node_weight: np.ndarray,
     room = scenario.mediation_room
     volunteer_nodes = np.sort(volunteer_seat_homes(scenario, node_weight)).astype(np.int32)
     if watch_point_node is None:
-        watch_count = min(scenario.watch_points.count, node_weight.shape[0])
+        # at most one per node where people live (a population layer may leave most empty)
+        watch_count = min(scenario.watch_points.count, int((node_weight > 0).sum()))
         watch_point_node = stream(seed, "fleets.watch_points").choice(
             node_weight.shape[0], size=watch_count, replace=False,
             p=node_weight / node_weight.sum())

@@ -48,6 +48,7 @@ class World:
     # live within a district when a population layer gave it (incidents follow it)
     city_source: dict[str, Any] = field(default_factory=dict)
     incident_node_weight: np.ndarray | None = None
+    node_lat_lon: np.ndarray | None = None  # (N, 2) of an imported city's nodes
     school_node: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
     @property
@@ -90,10 +91,12 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
             network, zones, node_population, arrays["node_station_car_s"],
             scenario.police.patrol_points, scenario.city.seed, cache, world_key),
         volunteer_positions=positions,
-        city_source=city_source(osm, arrays, scenario) if osm is not None else {},
+        city_source=(city_source(osm, arrays, fleets.watch_point_node.shape[0])
+                     if osm is not None else {}),
         incident_node_weight=(node_population if osm is not None and osm.population
                               else None),
         school_node=arrays.get("school_node", np.zeros(0, dtype=np.int32)),
+        node_lat_lon=arrays.get("node_lat_lon"),
     )
 
 

@@ -88,7 +88,7 @@ def osm_city_arrays(scenario: Scenario) -> Arrays:
     return arrays
 
 
-def city_source(osm: OsmCity, arrays: Arrays, scenario: Scenario) -> dict[str, Any]:
+def city_source(osm: OsmCity, arrays: Arrays, watch_points: int) -> dict[str, Any]:
     """Return how each part of an imported city was made (the summary's ``city``)."""
     read, connected, nodes, outside = (int(v) for v in arrays["osm.counts"])
     stations = int(arrays["zones.station_node"].shape[0])
@@ -114,7 +114,7 @@ def city_source(osm: OsmCity, arrays: Arrays, scenario: Scenario) -> dict[str, A
         "station_areas": "road-travel-time Voronoi cells of the stations",
         "grids": grid,
         "watch_points": (f"from {osm.watch_points}" if osm.watch_points else
-                         f"{scenario.watch_points.count} placed by population"),
+                         f"{watch_points} placed by population"),
         "schools": (f"{int(arrays['school_node'].shape[0])} road nodes from {osm.schools}"
                     if osm.schools else "none given"),
     }

@@ -140,8 +140,12 @@ def _validate(args: argparse.Namespace) -> int:
         scenario = load_scenario(path, args.overrides)
         for line in check_resources(scenario):
             warn(f"{path}: {line}")
+        imported = ""
+        if scenario.city.osm is not None:  # the files too: import them (cached for the run)
+            source = build_world(scenario).city_source
+            imported = f", {source['nodes']:,} road nodes from {Path(source['file']).name}"
         print(f"{path}: ok ({scenario.name}, {len(scenario.incidents)} incident types, "
-              f"{scenario.duration_days:g} days)")
+              f"{scenario.duration_days:g} days{imported})")
     return EXIT_OK
 
 

@@ -89,7 +89,9 @@ def _resolve_osm_paths(data: dict[str, Any], base_dir: Path) -> None:
         return
     for key in OSM_FILE_KEYS:
         value = osm.get(key)
-        if isinstance(value, str) and value:
+        if value == "":  # --set city.osm.KEY="" drops a layer (TOML has no null)
+            del osm[key]
+        elif isinstance(value, str):
             osm[key] = str((base_dir / Path(value).expanduser()).absolute())
 
 

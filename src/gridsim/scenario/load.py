@@ -36,8 +36,7 @@ def load_scenario(
 ) -> Scenario:
     """Return the validated scenario at ``path`` (default: the embedded one)."""
     text, source = read_scenario_text(path)
-    return parse_scenario(text, source, overrides,
-                          base_dir=None if path is None else Path(path).parent)
+    return parse_scenario(text, source, overrides)
 
 
 def read_scenario_text(path: str | Path | None) -> tuple[str, str]:
@@ -58,8 +57,8 @@ def parse_scenario(
 ) -> Scenario:
     """Return the validated scenario parsed from TOML ``text`` (``source`` names it).
 
-    File paths in ``city.osm`` are made absolute, relative to ``base_dir`` (the
-    scenario file's folder; default: the working directory).
+    File paths in ``city.osm`` are made absolute, relative to ``base_dir`` (default: the
+    folder of the file ``source`` names, else the working directory).
     """
     try:
         data = tomllib.loads(text)
@@ -70,7 +69,9 @@ def parse_scenario(
     overrides = list(overrides)
     for override in overrides:
         apply_override(data, override)
-    _resolve_osm_paths(data, base_dir or Path.cwd())
+    if base_dir is None:
+        base_dir = Path(source).parent if Path(source).is_file() else Path.cwd()
+    _resolve_osm_paths(data, base_dir)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -316,7 +316,7 @@ def _places(world: World) -> np.ndarray:
     city = world.scenario.city
     river = None
     bridge_nodes = np.empty(0, dtype=np.int64)
-    if city.explicit is None:
+    if city.explicit is None and city.osm is None:  # the synthetic city's river
         river = river_xy_m(city)
         north = np.array([d.bank == "north" for d in city.districts])[world.node_district]
         net = world.network

@@ -250,3 +250,23 @@ def test_greedy_p_median_beats_random_sites() -> None:
     random_costs = [cost(rng.choice(3000, 5, replace=False)) for _ in range(50)]
     assert cost(sites) < min(random_costs)
     assert (xy[sites, 0] < 2000.0).sum() >= 2  # sites follow the people
+
+
+def test_jurisdiction_polygons_decide_station_areas(tmp_path: Path,
+                                                    example_world: gridsim.World) -> None:
+    lat_lon = example_world.node_lat_lon
+    assert lat_lon is not None
+    west, east = int(np.argmin(lat_lon[:, 1])), int(np.argmax(lat_lon[:, 1]))
+    stations = _csv(tmp_path / "stations.csv", "name,lat,lon", [
+        f"West,{lat_lon[west, 0]},{lat_lon[west, 1]}",
+        f"East,{lat_lon[east, 0]},{lat_lon[east, 1]}"])
+    polygons = tmp_path / "jurisdictions.geojson"  # West's polygon covers the whole city
+    polygons.write_text(json.dumps({"type": "FeatureCollection",
+                                    "features": [_square("West", -103.0, -101.0)]}))
+    world = _world(tmp_path, _set("stations", stations), _set("jurisdictions", polygons))
+    counts = np.bincount(world.zones.node_station, minlength=2)
+    assert counts.tolist() == [world.network.node_count - 1, 1]  # East keeps its own node
+    assert "jurisdictions.geojson" in gridsim.run(
+        world.scenario, world=world).summary["city"]["station_areas"]
+    voronoi = _world(tmp_path / "v", _set("stations", stations))
+    assert np.bincount(voronoi.zones.node_station, minlength=2).min() > 50

@@ -5,7 +5,9 @@ disk cache, so its peak memory is its own and no run warms another's caches. Run
 time is drawing the incidents plus simulating them; building the world is ``setup_s``.
 The ratio runs are shorter than a year (the same length on both sides of each ratio) and
 interleaved; each side is its fastest run, because timing noise on a shared machine only
-ever adds time.
+ever adds time. The import figures read the default city written out as a 100,000-node
+OpenStreetMap PBF (``city.osm_export``): cold (a fresh process, empty cache: osmnx import,
+road graph, zones, catchments) and warm (a fresh process, the disk cache filled).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import numpy as np
 import simpy
 
 from gridsim.cache import ArrayCache
+from gridsim.city.osm_export import write_osm
+from gridsim.city.synthetic import city_origin
 from gridsim.engine import simulate
 from gridsim.incidents import generate_incidents
 from gridsim.naive import naive_seconds, road_graph
@@ -33,7 +37,7 @@ from gridsim.world import build_world
 BENCH_KEYS = (
     "simpy_us_per_event", "naive_us_per_incident", "gridsim_us_per_incident", "city_year_s",
     "setup_s", "peak_rss_mb", "scale_2x_ratio", "volunteer_2x_ratio", "speedup_vs_naive",
-    "overhead_vs_simpy",
+    "overhead_vs_simpy", "osm_import_s", "osm_import_peak_rss_mb",
 )
 GOALS = {  # key: (comparison, bound) from the city-year issue
     "overhead_vs_simpy": ("<=", 100.0),
@@ -43,6 +47,10 @@ GOALS = {  # key: (comparison, bound) from the city-year issue
     "volunteer_2x_ratio": ("<=", 1.3),
     "setup_s.warm": ("<=", 5.0),
     "city_year_s": ("<=", 90.0),
+    # from the real-places issue ("Scale"): a 100,000-node OSM file, import + world build
+    "osm_import_s.cold": ("<=", 180.0),
+    "osm_import_s.warm": ("<=", 5.0),
+    "osm_import_peak_rss_mb": ("<=", 4000.0),
 }
 DAYS_PER_YEAR = 365
 BENCH_SEED = 1
@@ -111,10 +119,41 @@ def timed_run(overrides: list[str], cache_dir: str) -> dict[str, float]:
     return {"wall_s": wall_s, "incidents": incidents.count, "peak_rss_mb": peak_kb / 1024.0}
 
 
-def _in_child(overrides: list[str], cache_dir: str) -> dict[str, float]:
-    """Return ``timed_run`` of ``overrides`` in a fresh child process."""
+def import_scenario(osm_path: str | Path, base: Scenario | None = None) -> Scenario:
+    """Return ``base`` (default: the bench's) on the city in ``osm_path``, every node kept.
+
+    The city becomes one district (the districts' summed population and area, centred
+    on the synthetic city's origin): OSM files carry no district boundaries.
+    """
+    base = bench_scenario() if base is None else base
+    data = base.model_dump(mode="json", exclude_unset=True)
+    lat, lon = city_origin(base.city)
+    data["city"]["districts"] = [{
+        "name": "City", "lat": lat, "lon": lon,
+        "population": sum(d.population for d in base.city.districts),
+        "area_km2": sum(d.area_km2 for d in base.city.districts)}]
+    data["city"]["osm"] = {"path": str(Path(osm_path).absolute()), "simplify": False}
+    data.pop("missing_person", None)
+    for kind in data.get("incidents", {}).values():
+        kind.pop("district_weights", None)
+    return Scenario.model_validate(data)
+
+
+def timed_import(osm_path: str, cache_dir: str) -> dict[str, float]:
+    """Return wall seconds, nodes and peak RSS of building an imported city's world."""
+    scenario = import_scenario(osm_path)
+    started = time.perf_counter()
+    world = build_world(scenario, ArrayCache(Path(cache_dir)))
+    wall_s = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"wall_s": wall_s, "nodes": world.network.node_count,
+            "peak_rss_mb": peak_kb / 1024.0}
+
+
+def _in_child(task: Callable[..., dict[str, float]], *args: Any) -> dict[str, float]:
+    """Return ``task(*args)`` (``timed_run``, ``timed_import``) in a fresh child process."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(timed_run, overrides, cache_dir).result()
+        return pool.submit(task, *args).result()
 
 
 def run_bench(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
@@ -139,8 +178,15 @@ def run_bench(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
         sample = incidents.subset(np.arange(0, incidents.count, step)[: plan.naive_incidents])
         naive_us = naive_seconds(world, sample, road_graph(world), BENCH_SEED) / sample.count * 1e6
 
+        osm_path = Path(cache_dir) / "nanjing.osm.pbf"
+        write_osm(world.network, city_origin(scenario.city), osm_path)
+        say(f"OSM import: the default city as a {world.network.node_count:,}-node PBF, "
+            "cold then warm disk cache, each in a fresh process")
+        osm_cold = _in_child(timed_import, str(osm_path), cache_dir)
+        osm_warm = _in_child(timed_import, str(osm_path), cache_dir)
+
         say(f"gridsim: the default scenario for {plan.year_days} days")
-        year = _in_child([f"duration_days={plan.year_days}"], cache_dir)
+        year = _in_child(timed_run, [f"duration_days={plan.year_days}"], cache_dir)
         gridsim_us = year["wall_s"] / year["incidents"] * 1e6
 
         say(f"ratios: 2x incident rate, and 146,000 volunteers with twice the radius, "
@@ -155,7 +201,7 @@ def run_bench(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
         fastest = {name: np.inf for name in variants}
         for _ in range(plan.ratio_repeats):  # interleaved, so a slow spell hits all alike
             for name, overrides in variants.items():
-                wall_s = _in_child([f"duration_days={plan.ratio_days}", *overrides],
+                wall_s = _in_child(timed_run, [f"duration_days={plan.ratio_days}", *overrides],
                                    cache_dir)["wall_s"]
                 fastest[name] = min(fastest[name], wall_s)
     return {
@@ -169,6 +215,9 @@ def run_bench(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
         "volunteer_2x_ratio": round(fastest["volunteers"] / fastest["normal"], 3),
         "speedup_vs_naive": round(naive_us / gridsim_us, 1),
         "overhead_vs_simpy": round(gridsim_us / floor_us, 1),
+        "osm_import_s": {"cold": round(osm_cold["wall_s"], 2),
+                         "warm": round(osm_warm["wall_s"], 2)},
+        "osm_import_peak_rss_mb": round(osm_cold["peak_rss_mb"], 1),
     }
 
 

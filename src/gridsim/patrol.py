@@ -11,7 +11,9 @@ its station, an upper bound.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.sparse import csgraph
@@ -46,11 +48,20 @@ class PatrolPoints:
 
         ``station_car_s`` is the car time from the point's station to the node.
         """
-        start, end = self.near_start[point], self.near_start[point + 1]
-        at = start + int(self.near_node[start:end].searchsorted(np.int32(node)))
-        if at < end and self.near_node[at] == node:
-            return float(self.near_car_s[at])
-        return float(self.to_station_s.flat[point]) + station_car_s
+        near_start, near_node, near_car_s, to_station_s = self._views
+        start, end = near_start[point], near_start[point + 1]
+        at = bisect_left(near_node, node, start, end)
+        if at < end and near_node[at] == node:
+            return near_car_s[at]
+        return to_station_s[point] + station_car_s
+
+    @cached_property
+    def _views(self) -> tuple[memoryview, memoryview, memoryview, memoryview]:
+        """Return the arrays as memoryviews: Python scalars, fast one at a time."""
+        return (memoryview(np.ascontiguousarray(self.near_start, dtype=np.int64)),
+                memoryview(np.ascontiguousarray(self.near_node, dtype=np.int32)),
+                memoryview(np.ascontiguousarray(self.near_car_s, dtype=np.float32)),
+                memoryview(np.ascontiguousarray(self.to_station_s, dtype=np.float32).ravel()))
 
 
 def build_patrol_points(

@@ -8,8 +8,9 @@ What a planner gives is used; what is missing is derived, and ``source`` says wh
   total then scaled to the scenario's census figure), or spread evenly over the nodes;
 - stations: a layer (kind ``household`` or ``street``), or a greedy p-median over the
   people by straight-line distance: a placeholder, not a plan;
-- station areas: always road-travel-time Voronoi cells (each node to the station that
-  reaches it first by car);
+- station areas: jurisdiction polygons (one per named station), and road-travel-time
+  Voronoi cells (each node to the station that reaches it first by car) for the nodes
+  outside them or when none are given;
 - grids and micro-grids: H3 cells (resolution r and r + 1) or squares (``grid_cell_m``
   and half of it), cut by station areas so zones stay nested;
 - watch points and schools: a layer, or (watch points) placed by population as on the
@@ -31,7 +32,7 @@ from gridsim.rng import stream
 from gridsim.scenario.schema import OsmCity, Scenario
 
 # part of the world's cache key: raise it when the arrays an import makes change
-IMPORT_VERSION = 1
+IMPORT_VERSION = 2
 PMEDIAN_CANDIDATES = 600  # candidate sites drawn by population
 PMEDIAN_DEMAND_CELLS = 4000  # demand aggregated to about this many squares
 
@@ -47,9 +48,12 @@ def osm_city_arrays(scenario: Scenario) -> Arrays:
     node_district, outside = _districts(osm, roads, names)
     census = np.array([d.population for d in scenario.city.districts], dtype=float)
     node_population = _population(osm, roads, node_district, census)
-    station_node, is_street = _stations(osm, roads, node_population, scenario)
+    station_node, is_street, station_names = _stations(osm, roads, node_population, scenario)
     station_car_s = network.car_times_from(station_node)  # (S, N)
     node_station = np.argmin(station_car_s, axis=0).astype(np.int32)
+    in_polygons = 0
+    if osm.jurisdictions is not None:
+        node_station, in_polygons = _jurisdictions(osm, roads, node_station, station_names)
     node_station[station_node] = np.arange(station_node.shape[0], dtype=np.int32)
     node_grid, grid_station = _cells(osm, roads, node_station, osm.grid_h3_resolution,
                                      osm.grid_cell_m)
@@ -72,8 +76,8 @@ def osm_city_arrays(scenario: Scenario) -> Arrays:
         "node_station_car_s": np.ascontiguousarray(station_car_s.T),
         "node_population": node_population,
         "node_lat_lon": roads.lat_lon,
-        "osm.counts": np.array([roads.nodes_read, roads.nodes_connected, n, outside],
-                               dtype=np.int64),
+        "osm.counts": np.array([roads.nodes_read, roads.nodes_connected, n, outside,
+                                in_polygons], dtype=np.int64),
         "osm.one_way_share": np.array(roads.one_way_share),
     }
     for key, path in (("watch_point_node", osm.watch_points), ("school_node", osm.schools)):
@@ -90,7 +94,7 @@ def osm_city_arrays(scenario: Scenario) -> Arrays:
 
 def city_source(osm: OsmCity, arrays: Arrays, watch_points: int) -> dict[str, Any]:
     """Return how each part of an imported city was made (the summary's ``city``)."""
-    read, connected, nodes, outside = (int(v) for v in arrays["osm.counts"])
+    read, connected, nodes, outside, in_polygons = (int(v) for v in arrays["osm.counts"])
     stations = int(arrays["zones.station_node"].shape[0])
     grid = (f"H3 cells of resolution {osm.grid_h3_resolution} (micro-grids "
             f"{osm.grid_h3_resolution + 1}) cut by station areas" if osm.grid == "h3" else
@@ -111,7 +115,9 @@ def city_source(osm: OsmCity, arrays: Arrays, watch_points: int) -> dict[str, An
         "stations": (f"{stations} from {osm.stations}" if osm.stations else
                      f"{stations} placed by a greedy p-median over population "
                      "(a placeholder: give a stations layer)"),
-        "station_areas": "road-travel-time Voronoi cells of the stations",
+        "station_areas": (f"from {osm.jurisdictions} ({in_polygons} of {nodes} nodes; the "
+                          "rest road-travel-time Voronoi cells)" if osm.jurisdictions else
+                          "road-travel-time Voronoi cells of the stations"),
         "grids": grid,
         "watch_points": (f"from {osm.watch_points}" if osm.watch_points else
                          f"{watch_points} placed by population"),
@@ -175,14 +181,14 @@ def _population(osm: OsmCity, roads: ImportedRoads, node_district: np.ndarray,
 
 
 def _stations(osm: OsmCity, roads: ImportedRoads, weight: np.ndarray, scenario: Scenario
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Return station nodes and whether each is a street (patrol) station."""
+              ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Return station nodes, whether each is a street (patrol) station, and names."""
     network = roads.network
     if osm.stations is None:
         count = min(scenario.zones.stations, network.node_count)
         nodes = greedy_p_median(network.xy_m, weight, count,
                                 stream(scenario.city.seed, "osm.station_sites"))
-        return nodes, np.zeros(nodes.shape[0], dtype=bool)
+        return nodes, np.zeros(nodes.shape[0], dtype=bool), []
     layer = read_points(osm.stations)
     nodes = snap(layer, roads.project(layer.lat, layer.lon), network.xy_m, osm.snap_max_m,
                  roads.lat_lon)
@@ -196,7 +202,29 @@ def _stations(osm: OsmCity, roads: ImportedRoads, weight: np.ndarray, scenario: 
     wrong = [k for k in kinds if k not in ("household", "street", "")]
     if wrong:
         raise InputError(f"{layer.path}: kind {wrong[0]!r}; allowed: household, street")
-    return nodes, np.array([k == "street" for k in kinds], dtype=bool)
+    return (nodes, np.array([k == "street" for k in kinds], dtype=bool),
+            layer.columns.get("name", []))
+
+
+def _jurisdictions(osm: OsmCity, roads: ImportedRoads, node_station: np.ndarray,
+                   names: list[str]) -> tuple[np.ndarray, int]:
+    """Return each node's station by the polygons (else as given) and how many lay in one."""
+    assert osm.jurisdictions is not None
+    shapely = require("shapely")
+    if not names:
+        raise InputError(f"{osm.stations}: needs a name column to match the polygons of "
+                         f"{osm.jurisdictions}")
+    lat, lon = roads.lat_lon[:, 0], roads.lat_lon[:, 1]
+    assigned = node_station.copy()
+    inside_any = np.zeros(lat.shape[0], dtype=bool)
+    for name, polygon in read_polygons(osm.jurisdictions, osm.station_property):
+        if name not in names:
+            raise InputError(f"{osm.jurisdictions}: station {name!r} is not in {osm.stations}; "
+                             f"names there: {', '.join(names[:5])}")
+        inside = shapely.contains_xy(polygon, lon, lat) & ~inside_any
+        assigned[inside] = names.index(name)
+        inside_any |= inside
+    return assigned, int(inside_any.sum())
 
 
 def greedy_p_median(xy_m: np.ndarray, weight: np.ndarray, count: int,

@@ -253,6 +253,16 @@ class StationDispatch:
         self._rules = rules
         self._delay_s = rules.delay_by_priority_s[incidents.priority].tolist()  # per incident
         self._units = rules.units_by_type[incidents.type_id].tolist()
+        # per-incident and per-node columns read one value at a time on the hot path:
+        # memoryviews give Python scalars at a fraction of numpy's indexing cost
+        self._node_of = _view(incidents.node, np.int32)
+        self._on_scene_of = _view(incidents.on_scene_s, np.float64)
+        self._trip_factor_of = _view(rules.trip_factor, np.float64)
+        self._stand_down_u_of = _view(rules.stand_down_u, np.float64)
+        self._stand_down_prob_of = _view(
+            rules.stand_down_prob_by_type[incidents.type_id], np.float64)
+        self._character_of = _view(rules.node_character, np.int8)
+        self._congestion = rules.congestion.astype(np.float64).tolist()  # [hour][character]
         # waiting requests: (priority, call time, request) at the incident's station and
         # city-wide; a request served through one heap is skipped (lazily) in the other
         self._waiting_at: list[list[tuple[int, float, int]]] = [
@@ -275,7 +285,7 @@ class StationDispatch:
 
     def respond(self, incident: int, now_s: float) -> None:
         """Send the units ``incident`` needs, each the best free one by the rules, or queue."""
-        node = int(self._incidents.node[incident])
+        node = self._node_of[incident]
         travel = self._travel[node]
         home = int(self._node_station[node])
         for _ in range(self._units[incident]):
@@ -431,21 +441,21 @@ class StationDispatch:
               free_flow_s: float | None = None, on_scene_s: float | None = None) -> None:
         """Send ``unit`` (from where it waits, or ``free_flow_s`` away) and log the row."""
         pool = self._pools[pool_index]
-        node = int(self._incidents.node[incident])
+        node = self._node_of[incident]
         hour = int(t_dispatch_s // 3600.0) % 24
-        factor = self._rules.congestion[hour, self._rules.node_character[node]]
+        factor = self._congestion[hour][self._character_of[node]]
         if free_flow_s is None:
             free_flow_s = pool.travel_s(unit, node, self._travel[node])
-        travel_s = free_flow_s * factor * float(self._rules.trip_factor[incident])
+        travel_s = free_flow_s * factor * self._trip_factor_of[incident]
         t_arrive = t_dispatch_s + travel_s
         if on_scene_s is None:
-            on_scene_s = float(self._incidents.on_scene_s[incident])
+            on_scene_s = self._on_scene_of[incident]
         t_free = t_scene_end = t_arrive + on_scene_s
         if self._rules.return_to_base:
             t_free += travel_s
         t_local = self._log.first_local_arrival_s(incident)
-        stand_down = self._rules.stand_down_prob_by_type[self._incidents.type_id[incident]]
-        if t_local < t_arrive and self._rules.stand_down_u[incident] < stand_down:
+        if t_local < t_arrive and (self._stand_down_u_of[incident]
+                                   < self._stand_down_prob_of[incident]):
             # recalled when the local responder reports; drives back as far as it came
             recalled = max(t_local, t_dispatch_s)
             planned_free, t_free = t_free, recalled + (recalled - t_dispatch_s)
@@ -486,3 +496,8 @@ class StationDispatch:
                    max(self._env.now, t_call + self._delay_s[incident]),
                    on_scene_s=self._request_on_scene_s.pop(request, None))
         return True
+
+
+def _view(values: np.ndarray, dtype: type) -> memoryview:
+    """Return a read-only memoryview of ``values`` as ``dtype`` (indexing gives Python scalars)."""
+    return memoryview(np.ascontiguousarray(values, dtype=dtype)).toreadonly()

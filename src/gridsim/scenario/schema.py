@@ -178,7 +178,8 @@ class ExplicitNetwork(Model):
 
 
 # the keys of [city.osm] that name files (paths relative to the scenario file)
-OSM_FILE_KEYS = ("path", "boundaries", "population", "stations", "watch_points", "schools")
+OSM_FILE_KEYS = ("path", "boundaries", "population", "stations", "jurisdictions",
+                 "watch_points", "schools")
 
 
 def _default_speeds_kmh() -> dict[str, float]:
@@ -214,6 +215,10 @@ class OsmCity(Model):
     district_property: str = "name"  # the feature property that names the district
     population: str | None = None  # CSV lat, lon, population (or GeoJSON points)
     stations: str | None = None  # CSV lat, lon, optional name and kind (household|street)
+    # GeoJSON polygons, one per station, named as in the stations layer's name column
+    # (property station_property); nodes outside every polygon go to the nearest by car
+    jurisdictions: str | None = None
+    station_property: str = "name"
     watch_points: str | None = None  # CSV lat, lon
     schools: str | None = None  # CSV lat, lon
     snap_max_m: Annotated[float, Field(gt=0.0, le=100_000.0)] = 300.0
@@ -260,6 +265,9 @@ class City(Model):
             if self.explicit is not None:
                 raise ValueError("osm: a city is either imported (osm) or explicit, not both; "
                                  "remove one of the two sections")
+            if self.osm.jurisdictions is not None and self.osm.stations is None:
+                raise ValueError("osm.jurisdictions: needs a stations layer whose name "
+                                 "column names the polygons; set osm.stations")
             if self.osm.boundaries is None and len(self.districts) > 1:
                 raise ValueError(
                     f"osm.boundaries: not given, so the city is one district, but "

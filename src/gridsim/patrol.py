@@ -58,10 +58,10 @@ class PatrolPoints:
     @cached_property
     def _views(self) -> tuple[memoryview, memoryview, memoryview, memoryview]:
         """Return the arrays as memoryviews: Python scalars, fast one at a time."""
-        return (memoryview(np.ascontiguousarray(self.near_start, dtype=np.int64)),
-                memoryview(np.ascontiguousarray(self.near_node, dtype=np.int32)),
-                memoryview(np.ascontiguousarray(self.near_car_s, dtype=np.float32)),
-                memoryview(np.ascontiguousarray(self.to_station_s, dtype=np.float32).ravel()))
+        return (np.ascontiguousarray(self.near_start, dtype=np.int64).data,
+                np.ascontiguousarray(self.near_node, dtype=np.int32).data,
+                np.ascontiguousarray(self.near_car_s, dtype=np.float32).data,
+                np.ascontiguousarray(self.to_station_s, dtype=np.float32).ravel().data)
 
 
 def build_patrol_points(

@@ -500,4 +500,4 @@ class StationDispatch:
 
 def _view(values: np.ndarray, dtype: type) -> memoryview:
     """Return a read-only memoryview of ``values`` as ``dtype`` (indexing gives Python scalars)."""
-    return memoryview(np.ascontiguousarray(values, dtype=dtype)).toreadonly()
+    return np.ascontiguousarray(values, dtype=dtype).data.toreadonly()

@@ -79,8 +79,8 @@ def test_a_broken_dispatch_order_is_caught(monkeypatch: pytest.MonkeyPatch) -> N
         station = max(free, key=lambda s: (float(travel_s[s]), s))
         return station, 0.0
 
+    # the same case passes unbroken: test_hypercube_n3_matches_the_exact_model
     case = hypercube_case(3, 2, 3, layout_seed=3, arrivals=ARRIVALS)
-    assert _all_ok(case)
     monkeypatch.setattr(StationPool, "nearest", farthest)
     assert not _all_ok(case)
 

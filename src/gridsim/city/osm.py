@@ -1,7 +1,8 @@
 """Road networks from OpenStreetMap files, offline (the ``osm`` extra).
 
 osmnx builds the graph (.osm, .osm.bz2 and .graphml directly; .osm.pbf through a
-pyosmium copy to OSM XML), gridsim keeps the ways a car may use (a highway class in the
+pyosmium copy of its highway ways to OSM XML), gridsim measures each segment on the WGS84
+ellipsoid (pyproj), keeps the ways a car may use (a highway class in the
 scenario's speed table, not ``access=no|private``), takes the largest strongly connected
 part of that directed graph, simplifies it (osmnx: one edge between junctions, lengths
 and times summed) and projects it with pyproj to metres on a local azimuthal-equidistant
@@ -73,14 +74,16 @@ def import_roads(osm: OsmCity) -> ImportedRoads:
     """Return the drivable network of ``osm.path`` (one line and exit 2 on bad files)."""
     ox = require("osmnx")
     path = Path(osm.path)
-    graph = read_graph(path)
-    drive = graph.edge_subgraph(
-        [(u, v, k) for u, v, k, data in graph.edges(keys=True, data=True)
-         if _drivable(data, osm.speed_kmh_by_highway)]).copy()
+    drive = read_graph(path)
+    drive.remove_edges_from(
+        [(u, v, k) for u, v, k, data in drive.edges(keys=True, data=True)
+         if not _drivable(data, osm.speed_kmh_by_highway)])
     if drive.number_of_edges() == 0:
         raise InputError(
             f"{path}: no drivable roads (no way with a highway class of "
             "city.osm.speed_kmh_by_highway); is this a road extract?")
+    drive.remove_nodes_from([node for node, degree in drive.degree() if degree == 0])
+    _geodesic_lengths(drive)
     for _, _, data in drive.edges(data=True):
         speed_mps = _speed_kmh(data, osm.speed_kmh_by_highway) / 3.6 * osm.free_flow_share
         data["car_s"] = float(data["length"]) / speed_mps
@@ -93,6 +96,27 @@ def import_roads(osm: OsmCity) -> ImportedRoads:
     if osm.simplify and not drive.graph.get("simplified", False):
         drive = ox.simplify_graph(drive, edge_attr_aggs={"length": sum, "car_s": sum})
     return _to_network(drive, nodes_read, nodes_connected)
+
+
+def _geodesic_lengths(graph: Any) -> None:
+    """Set each edge's ``length`` to the WGS84 geodesic between its ends (pyproj).
+
+    osmnx measures on a sphere, up to 0.3% off the ellipsoid the projection uses; with
+    the geodesic, a network written out and read back keeps its lengths within 2 cm.
+    """
+    pyproj = require("pyproj")
+    ends = list(graph.edges(keys=True))
+    if not ends:
+        return
+    x = {node: float(data["x"]) for node, data in graph.nodes(data=True)}
+    y = {node: float(data["y"]) for node, data in graph.nodes(data=True)}
+    u = [e[0] for e in ends]
+    v = [e[1] for e in ends]
+    _, _, length_m = pyproj.Geod(ellps="WGS84").inv(
+        np.array([x[n] for n in u]), np.array([y[n] for n in u]),
+        np.array([x[n] for n in v]), np.array([y[n] for n in v]))
+    for (a, b, key), metres in zip(ends, np.asarray(length_m).tolist(), strict=True):
+        graph.edges[a, b, key]["length"] = metres
 
 
 def read_graph(path: Path) -> Any:
@@ -122,12 +146,17 @@ def read_graph(path: Path) -> Any:
 
 
 def _pbf_to_xml(pbf: Path, xml: Path) -> None:
-    """Copy the nodes and ways of a PBF file to OSM XML (pyosmium)."""
+    """Copy the nodes and the highway ways of a PBF file to OSM XML (pyosmium).
+
+    Other ways (buildings, land use) would become graph edges in osmnx only to be
+    dropped as not drivable: leaving them out saves their parse and their memory.
+    """
     osmium = require("osmium")
     writer = osmium.SimpleWriter(str(xml))
     try:
         for obj in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY):
-            writer.add(obj)
+            if obj.is_node() or "highway" in obj.tags:
+                writer.add(obj)
     finally:
         writer.close()
 

@@ -109,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calibrate(args)
         if args.command == "report":
             return _report(args.results, args.out, None)
+        if args.command == "calls":
+            from gridsim.cli.calls import calls_command
+
+            return calls_command(args)
         return _run(args, console)
     except InputError as exc:
         print(f"gridsim: error: {one_line(str(exc))}", file=sys.stderr)

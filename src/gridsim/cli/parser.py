@@ -185,6 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
                                   f"baseline (default {DEFAULT_BASELINE_REPLICATIONS})")
     _add_overrides(regress_cmd)
 
+    calls_cmd = sub.add_parser("calls", help="real call logs (CAD exports): fit scenario inputs")
+    calls_sub = calls_cmd.add_subparsers(dest="calls_command", required=True, metavar="{fit}",
+                                         parser_class=_Parser)
+    fit_cmd = calls_sub.add_parser(
+        "fit", help="fit incident rates, hourly profiles, district weights, priorities and "
+                    "on-scene and handling times to a CAD export",
+        description="Read a CAD export (CSV or Parquet) through a mapping file and fit the "
+                    "[incidents] inputs of a scenario, with confidence intervals. Writes "
+                    "incidents.toml, fit.json and figures.")
+    fit_cmd.add_argument("log", type=Path, help="the export: .csv or .parquet")
+    fit_cmd.add_argument("--mapping", type=Path, required=True, metavar="MAPPING.toml",
+                         help="names the export's columns, time format and zone, call types")
+    fit_cmd.add_argument("--out", type=Path, help="folder (default results/LOG-fit)")
+    fit_cmd.add_argument("--scenario", help="the scenario whose districts and incident types "
+                                            "to fit (default: the embedded Nanjing scenario)")
+
     validate_cmd = sub.add_parser("validate", help="check scenario files and exit")
     validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")
     _add_overrides(validate_cmd)

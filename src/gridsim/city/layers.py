@@ -53,10 +53,11 @@ def read_points(path: str | Path, needed: tuple[str, ...] = ()) -> PointLayer:
     ids = [str(r[id_key]) if id_key else f"row {i + 2}" for i, r in enumerate(rows)]
     if id_key:
         seen: set[str] = set()
-        dupes = [i for i in ids if i in seen or seen.add(i)]  # type: ignore[func-returns-value]
-        if dupes:
-            raise InputError(f"{path}: duplicate {id_key} {dupes[0]!r}; give each point "
-                             "its own")
+        for point_id in ids:
+            if point_id in seen:
+                raise InputError(f"{path}: duplicate {id_key} {point_id!r}; give each point "
+                                 "its own")
+            seen.add(point_id)
     lat = _numbers(path, rows, "lat", ids)
     lon = _numbers(path, rows, "lon", ids)
     bad = np.flatnonzero((np.abs(lat) > 90.0) | (np.abs(lon) > 180.0))

@@ -83,7 +83,8 @@ def import_roads(osm: OsmCity) -> ImportedRoads:
             f"{path}: no drivable roads (no way with a highway class of "
             "city.osm.speed_kmh_by_highway); is this a road extract?")
     drive.remove_nodes_from([node for node, degree in drive.degree() if degree == 0])
-    _geodesic_lengths(drive)
+    if not drive.graph.get("simplified", False):  # a simplified GraphML keeps its curves
+        _geodesic_lengths(drive)
     for _, _, data in drive.edges(data=True):
         speed_mps = _speed_kmh(data, osm.speed_kmh_by_highway) / 3.6 * osm.free_flow_share
         data["car_s"] = float(data["length"]) / speed_mps

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from gridsim import __version__
+from gridsim.calls.compare import MEASURES, Comparison, compare_calls
+from gridsim.calls.replay import ReplayedCalls, replay_calls
 from gridsim.dispatch import mediation as med
 from gridsim.dispatch.platform import COLUMNS as PLATFORM_COLUMNS
 from gridsim.dispatch.volunteers import TRAVEL_MODES, volunteer_travel
@@ -35,6 +37,9 @@ class RunResult:
     summary: dict[str, Any]
     setup_s: float  # building the world
     wall_s: float  # drawing incidents, simulating and summarising
+    # a [replay] run: the logged calls behind the incidents, recorded vs simulated
+    replay: ReplayedCalls | None = None
+    comparison: Comparison | None = None
 
 
 def scenario_digest(scenario: Scenario) -> str:
@@ -54,14 +59,21 @@ def run(
     world: World | None = None,
     progress: ProgressCallback | None = None,
 ) -> RunResult:
-    """Return the result of running ``scenario`` once (seed defaults to the scenario's)."""
+    """Return the result of running ``scenario`` once (seed defaults to the scenario's).
+
+    A scenario with ``[replay]`` takes its incidents from the log (exactly with its own
+    seed, whole days resampled with any other) and adds the recorded-vs-simulated
+    comparison to the summary (``replay``).
+    """
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
     if world is None or world.scenario != scenario:
         world = build_world(scenario)
     built = time.perf_counter()
-    incidents = generate_incidents(scenario, world.node_district, seed,
-                                   world.catchments.watch_point_m, world.incident_node_weight)
+    replayed = None if scenario.replay is None else replay_calls(scenario, world, seed)
+    incidents = generate_incidents(
+        scenario, world.node_district, seed, world.catchments.watch_point_m,
+        world.incident_node_weight) if replayed is None else replayed.incidents
     records = simulate(world, incidents, seed, progress)
     summary = {
         "scenario": scenario.name,
@@ -74,9 +86,15 @@ def run(
     }
     if world.city_source:  # an imported city: what came from files, what was derived
         summary["city"] = world.city_source
+    comparison = None
+    if replayed is not None:
+        comparison = compare_calls(replayed, records, world.node_district,
+                                   world.district_names, scenario.warmup_hours * 3600.0)
+        summary["replay"] = {**replayed.facts, "comparison": comparison.summary}
     return RunResult(
         scenario=scenario, seed=seed, world=world, records=records, summary=summary,
         setup_s=built - started, wall_s=time.perf_counter() - built,
+        replay=replayed, comparison=comparison,
     )
 
 
@@ -95,7 +113,7 @@ def result_files(result: RunResult) -> dict[str, Writer]:
                    } if positions.kind_names else {}
     platform_columns = {f"platform_{name}": records.platform[name]
                         for name in PLATFORM_COLUMNS if name in records.platform}
-    return {
+    files = {
         "summary.json": json_writer(result.summary),
         "scenario.json": json_writer(result.scenario.model_dump(mode="json")),
         "incidents.parquet": parquet_writer({
@@ -146,6 +164,29 @@ def result_files(result: RunResult) -> dict[str, Writer]:
             ),
         }),
     }
+    if result.replay is not None and result.comparison is not None:
+        files["replay.parquet"] = replay_writer(result.replay, result.comparison, world)
+    return files
+
+
+def replay_writer(replayed: ReplayedCalls, comparison: Comparison, world: World) -> Writer:
+    """Return the writer of replay.parquet: one row per replayed call, recorded vs simulated."""
+    inc, log = replayed.incidents, replayed.log
+    return parquet_writer({
+        "incident": np.arange(inc.count, dtype=np.int32),
+        "call_id": log.call_id[replayed.call].astype(str),
+        "log_row": log.first_row[replayed.call],
+        "log_day": replayed.log_day.astype(np.int32),
+        "t_call_s": inc.t_call_s,
+        "type": categorical(inc.type_id, inc.type_names),
+        "district": categorical(world.node_district[inc.node], world.district_names),
+        "node": inc.node,
+        "snap_m": replayed.snap_m,
+        "on_scene_s": inc.on_scene_s,
+        "on_scene_from_log": replayed.on_scene_logged,
+        **{f"{source}_{measure}": comparison.columns[f"{source}_{measure}"]
+           for measure in MEASURES for source in ("recorded", "simulated")},
+    })
 
 
 def write_results(result: RunResult, out_dir: str | Path) -> Path:

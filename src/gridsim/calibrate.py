@@ -35,7 +35,7 @@ import pyarrow as pa
 from gridsim.api import run
 from gridsim.errors import InputError
 from gridsim.executors import RunExecutor
-from gridsim.experiment import replication_seeds
+from gridsim.experiment import replication_seeds, run_seeds
 from gridsim.guard import check_resources
 from gridsim.metrics import summary_value
 from gridsim.output import (
@@ -214,7 +214,7 @@ def _model_and_priors(scenario_text: str, source: str, targets: Targets, root_se
         scenario_text=scenario_text, source=source, overrides=tuple(overrides),
         keys=tuple(keys), integer=integer,
         metrics=tuple((name, t.metric) for name, t in targets.targets.items()),
-        seeds=tuple(replication_seeds(root_seed, targets.run.replications)),
+        seeds=tuple(run_seeds(base, root_seed, targets.run.replications)),
     )
     return model, priors
 

@@ -22,6 +22,18 @@ def replication_seeds(root_seed: int, replications: int) -> list[int]:
     return [int(child.generate_state(1)[0]) for child in children]
 
 
+def run_seeds(scenario: Scenario, root_seed: int, replications: int) -> list[int]:
+    """Return the run seeds of ``replications`` replications of ``scenario``.
+
+    These are ``replication_seeds``, except that a ``[replay]`` scenario's first seed is
+    its own ``seed``: replication 0 replays the log exactly, the others resample its days.
+    """
+    seeds = replication_seeds(root_seed, replications)
+    if scenario.replay is not None and seeds:
+        seeds[0] = scenario.seed
+    return seeds
+
+
 def replicate(
     scenario: Scenario, replications: int, root_seed: int, world: World | None = None,
     on_done: Callable[[int], None] | None = None,
@@ -29,7 +41,7 @@ def replicate(
     """Return the summary of each of ``replications`` runs of ``scenario``."""
     world = build_world(scenario) if world is None else world
     summaries = []
-    for index, seed in enumerate(replication_seeds(root_seed, replications)):
+    for index, seed in enumerate(run_seeds(scenario, root_seed, replications)):
         summaries.append(run(scenario, seed=seed, world=world).summary)
         if on_done is not None:
             on_done(index + 1)

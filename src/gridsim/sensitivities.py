@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from gridsim.api import run
 from gridsim.errors import InputError
 from gridsim.executors import RunExecutor, SerialExecutor
-from gridsim.experiment import replication_seeds
+from gridsim.experiment import run_seeds
 from gridsim.guard import check_resources
 from gridsim.metrics import summary_value
 from gridsim.output import (
@@ -323,7 +323,7 @@ def sensitivity(
 ) -> SensitivityResult:
     """Run every point x replication not already saved in ``folder``; return the tables."""
     factors, metrics = tuple(factors), tuple(metrics)
-    parse_scenario(scenario_text, source, base_overrides)  # the base's own errors first
+    base = parse_scenario(scenario_text, source, base_overrides)  # its own errors first
     size = design_size(method, size if method == "morris" else None,
                        size if method == "sobol" else None)
     if replications < 1:
@@ -337,7 +337,7 @@ def sensitivity(
     points = [[f.value(v) for f, v in zip(factors, row, strict=True)] for row in x]
     check_points(scenario_text, source, base_overrides, factors, points)
     check_metrics(scenario_text, source, base_overrides, metrics, root_seed)
-    seeds = replication_seeds(root_seed, replications)
+    seeds = run_seeds(base, root_seed, replications)
     manifest = {
         "scenario_source": source, "scenario_text": scenario_text,
         "base_overrides": base_overrides, "method": method, "size": size,

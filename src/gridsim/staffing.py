@@ -33,7 +33,7 @@ from scipy import stats
 from gridsim.api import run
 from gridsim.errors import InputError
 from gridsim.executors import RunExecutor, SerialExecutor
-from gridsim.experiment import replication_seeds
+from gridsim.experiment import run_seeds
 from gridsim.guard import check_resources
 from gridsim.metrics import summary_value
 from gridsim.scenario.load import parse_scenario, read_scenario_text
@@ -308,7 +308,7 @@ def optimize(
     scenario = parse_scenario(scenario_text, source, base)
     check_resources(parse_scenario(scenario_text, source,
                                    [*base, *(f"{v.key}={v.high}" for v in varies)]))
-    seeds = replication_seeds(root_seed, replications)
+    seeds = run_seeds(scenario, root_seed, replications)
 
     def evaluate(batch: list[Levels]) -> list[np.ndarray]:
         jobs = [

@@ -23,7 +23,7 @@ import pyarrow as pa
 from gridsim.api import run
 from gridsim.errors import InputError
 from gridsim.executors import RunExecutor, SerialExecutor
-from gridsim.experiment import replication_seeds
+from gridsim.experiment import run_seeds
 from gridsim.guard import check_resources
 from gridsim.metrics import mean_ci, summary_value
 from gridsim.output import (
@@ -111,7 +111,8 @@ def sweep(
     for settings in arms:  # every arm must be a valid scenario that fits, before any run
         check_resources(parse_scenario(scenario_text, source,
                                        [*base_overrides, *_overrides(settings)]))
-    seeds = replication_seeds(root_seed, replications)
+    seeds = run_seeds(parse_scenario(scenario_text, source, base_overrides), root_seed,
+                      replications)
     manifest = {
         "scenario_source": source, "scenario_text": scenario_text,
         "base_overrides": base_overrides, "sweeps": sweeps,

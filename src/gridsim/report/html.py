@@ -16,6 +16,7 @@ from gridsim.report.figures import (
     png_bytes,
     response_cdf,
 )
+from gridsim.report.replay_figure import replay_figure
 from gridsim.report.results import Results
 from gridsim.world import World
 
@@ -83,14 +84,80 @@ def render(results: Results, world: World, run_time_s: float | None) -> str:
             for kind, g in s["by_responder_kind"].items()
         ]),
         *_utilisation_by_hour(s.get("utilisation_by_hour")),
+        *_replay(s.get("replay"), results.replay),
         "<h2>Figures</h2>",
     ]
-    for title, fig in figures:
-        data = base64.b64encode(png_bytes(fig)).decode("ascii")
-        parts.append(f"<figure><img alt='{_e(title)}' src='data:image/png;base64,{data}'>"
-                     f"<figcaption>{_e(title)}</figcaption></figure>")
+    parts += [_figure(title, fig) for title, fig in figures]
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _figure(title: str, fig: Any) -> str:
+    data = base64.b64encode(png_bytes(fig)).decode("ascii")
+    return (f"<figure><img alt='{_e(title)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{_e(title)}</figcaption></figure>")
+
+
+def _replay(facts: dict[str, Any] | None, calls: dict[str, Any] | None) -> list[str]:
+    """Return the recorded-vs-simulated section of a replay run (none for other runs)."""
+    if facts is None or calls is None:
+        return []
+    mode = ("the exact replay" if facts["mode"] == "exact" else
+            f"whole days resampled (log days {', '.join(map(str, facts['days_drawn']))})")
+    parts = [
+        "<h2>Recorded vs simulated (call-log replay)</h2>",
+        f"<p>{_e(facts['log'])}: {facts['log_days']} days from {facts['first_day']} "
+        f"({_e(facts['timezone'])}), {_e(mode)}. Minutes from the call; the ratio is "
+        "simulated / recorded; the error is the median over calls of |simulated - "
+        "recorded|. Simulated response: the first police unit (or street mediator for a "
+        "mediation type) on scene.</p>",
+        _table(["", ""], [
+            ["calls read from the log", f"{facts['calls_read']:,}"],
+            ["left out: too far from the roads", f"{facts['calls_too_far']:,}"],
+            ["left out: beyond the run", f"{facts['calls_beyond_run']:,}"],
+            ["replayed", f"{facts['calls_used']:,}"],
+            ["on-scene time from the log / drawn",
+             f"{facts['on_scene_from_log']:,} / {facts['on_scene_drawn']:,}"],
+            ["rows of the log left out (summary.json: by reason)",
+             f"{sum(r['rows'] for r in facts['rows_left_out'].values()):,} of "
+             f"{facts['rows_read']:,}"],
+        ]),
+    ]
+    comparison = facts.get("comparison")
+    if comparison is None:
+        return [*parts, "<p>The log has no on-scene times: nothing to compare.</p>"]
+    header = ["", "calls", "recorded p50", "simulated p50", "ratio p50", "recorded p90",
+              "simulated p90", "ratio p90", "error p50"]
+    response = comparison["response_s"]
+    parts += [
+        "<h3>Overall</h3>",
+        _table(header, [_compare_row(label, comparison[key]["overall"]) for label, key in (
+            ("response (call to on scene)", "response_s"),
+            ("travel (en route to on scene)", "travel_s"),
+            ("handling (call to dispatch)", "handling_s"))]),
+        "<h3>Response by incident type</h3>",
+        _table(header, [_compare_row(k, g) for k, g in response["by_type"].items()]),
+        "<h3>Response by district</h3>",
+        _table(header, [_compare_row(k, g) for k, g in response["by_district"].items()]),
+        "<h3>Response by hour of the call</h3>",
+        _table(header, [_compare_row(f"{int(k):02d}", g)
+                        for k, g in response["by_hour"].items()]),
+        _figure("Recorded vs simulated response: QQ plot and each call", replay_figure(calls)),
+    ]
+    return parts
+
+
+def _compare_row(label: str, g: dict[str, Any]) -> list[Any]:
+    if g["n"] == 0:
+        return [label, "0", *["-"] * 7]
+    ratio = g["ratio"]
+    return [label, f"{g['n']:,}", _min(g["recorded"]["p50"]), _min(g["simulated"]["p50"]),
+            _ratio(ratio["p50"]), _min(g["recorded"]["p90"]), _min(g["simulated"]["p90"]),
+            _ratio(ratio["p90"]), _min(g["median_abs_error_s"])]
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _utilisation_by_hour(by_hour: dict[str, list[float | None]] | None) -> list[str]:

@@ -24,6 +24,7 @@ REQUIRED_COLUMNS = {  # table: numeric columns the report reads
     "dispatches": ("incident", "t_dispatch_s", "t_arrive_s", "t_free_s"),
     "volunteers": ("alerts",),
 }
+REPLAY_COLUMNS = ("t_call_s", "recorded_response_s", "simulated_response_s")  # replay runs
 
 
 class _Part(BaseModel):
@@ -81,6 +82,7 @@ class Results:
     incidents: dict[str, np.ndarray]
     dispatches: dict[str, np.ndarray]
     volunteer_alerts: np.ndarray
+    replay: dict[str, np.ndarray] | None = None  # replay.parquet of a [replay] run
 
 
 def read_results(folder: Path) -> Results:
@@ -104,6 +106,8 @@ def read_results(folder: Path) -> Results:
         )
         tables = {name: _columns(folder / f"{name}.parquet", columns)
                   for name, columns in REQUIRED_COLUMNS.items()}
+        replay = _columns(folder / "replay.parquet", REPLAY_COLUMNS) if (
+            "replay" in summary) else None
     except ValidationError as exc:
         raise InputError(f"{folder}: summary.json or scenario.json: "
                          f"{describe_validation_error(exc)}; run the scenario again") from None
@@ -117,7 +121,7 @@ def read_results(folder: Path) -> Results:
                          "incidents.parquet does not hold; run the scenario again")
     return Results(folder=folder, summary=summary, scenario=scenario,
                    incidents=tables["incidents"], dispatches=tables["dispatches"],
-                   volunteer_alerts=tables["volunteers"]["alerts"])
+                   volunteer_alerts=tables["volunteers"]["alerts"], replay=replay)
 
 
 def _columns(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:

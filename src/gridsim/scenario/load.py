@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gridsim.errors import InputError
-from gridsim.scenario.schema import OSM_FILE_KEYS, Scenario
+from gridsim.scenario.schema import OSM_FILE_KEYS, REPLAY_FILE_KEYS, Scenario
 
 DEFAULT_SCENARIO = "nanjing.toml"
 RELATIVE_KEY = re.compile(r"[A-Za-z_][\w.\[\]]*")  # "key.path" opening a validator error
@@ -57,8 +57,8 @@ def parse_scenario(
 ) -> Scenario:
     """Return the validated scenario parsed from TOML ``text`` (``source`` names it).
 
-    File paths in ``city.osm`` are made absolute, relative to ``base_dir`` (default: the
-    folder of the file ``source`` names, else the working directory).
+    File paths in ``city.osm`` and ``replay`` are made absolute, relative to ``base_dir``
+    (default: the folder of the file ``source`` names, else the working directory).
     """
     try:
         data = tomllib.loads(text)
@@ -72,6 +72,7 @@ def parse_scenario(
     if base_dir is None:
         base_dir = Path(source).parent if Path(source).is_file() else Path.cwd()
     _resolve_osm_paths(data, base_dir)
+    _resolve_replay_paths(data, base_dir)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -94,6 +95,17 @@ def _resolve_osm_paths(data: dict[str, Any], base_dir: Path) -> None:
             del osm[key]
         elif isinstance(value, str):
             osm[key] = str((base_dir / Path(value).expanduser()).absolute())
+
+
+def _resolve_replay_paths(data: dict[str, Any], base_dir: Path) -> None:
+    """Make the file paths of ``replay`` absolute (relative ones: to ``base_dir``)."""
+    replay = data.get("replay")
+    if not isinstance(replay, dict):
+        return
+    for key in REPLAY_FILE_KEYS:
+        value = replay.get(key)
+        if isinstance(value, str) and value:
+            replay[key] = str((base_dir / Path(value).expanduser()).absolute())
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:

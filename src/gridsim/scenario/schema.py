@@ -878,6 +878,23 @@ class Output(Model):
         return self
 
 
+# the keys of [replay] that name files (paths relative to the scenario file)
+REPLAY_FILE_KEYS = ("log", "mapping")
+
+
+class Replay(Model):
+    """Incidents taken from a call log instead of the Poisson process (``gridsim.calls``).
+
+    ``log`` is a CAD export read through ``mapping`` (the ``gridsim calls fit`` mapping
+    file); both paths are relative to the scenario file. A call farther than
+    ``snap_max_m`` from the nearest road node is left out (and counted).
+    """
+
+    log: Annotated[str, Field(min_length=1)]
+    mapping: Annotated[str, Field(min_length=1)]
+    snap_max_m: Annotated[float, Field(gt=0.0, le=100_000.0)] = 500.0
+
+
 class Scenario(Model):
     """A complete, validated scenario: the input of every later stage."""
 
@@ -900,10 +917,14 @@ class Scenario(Model):
     incidents: Annotated[dict[str, IncidentType], Field(min_length=1)]
     costs: Costs = Costs()
     missing_person: MissingPerson | None = None
+    replay: Replay | None = None  # incidents from a call log (none: the Poisson process)
     output: Output = Output()
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
+        if self.missing_person is not None and self.replay is not None:
+            raise ValueError("replay: a missing-person study draws no incidents, so there "
+                             "is nothing to replay; remove [replay] or [missing_person]")
         if self.missing_person is not None:
             names = {d.name for d in self.city.districts}
             if self.missing_person.district not in names:

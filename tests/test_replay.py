@@ -261,3 +261,13 @@ def test_a_mapping_type_the_scenario_lacks_is_one_line(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "replay.mapping" in err and "'robbery'" in err and "[incidents.robbery]" in err
+
+
+def test_validate_reads_the_log_and_names_a_bad_mapping(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert re.search(r"4,186 calls to replay from calls\.csv \(\d+ rows left out\)",
+                     capsys.readouterr().out)
+    assert main(["validate", str(EXAMPLE), "--set", 'replay.mapping="nope.toml"']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "replay.mapping" in err[0] and "file not found" in err[0]

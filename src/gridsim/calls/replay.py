@@ -145,6 +145,17 @@ def nearest_nodes(world: World, lat: np.ndarray, lon: np.ndarray
     return np.asarray(node, dtype=np.int64), np.asarray(distance_m, dtype=float)
 
 
+def check_replay(scenario: Scenario) -> str:
+    """Read ``scenario``'s replay log and mapping; return what was read (for validate)."""
+    config = scenario.replay
+    if config is None:
+        return ""
+    mapping = _mapping(config, scenario)
+    log = read_calls(_existing(config.log, "log", "the CAD export"), mapping, config.mapping)
+    left_out = sum(rows.n for rows in log.dropped.values())
+    return f"{log.calls:,} calls to replay from {Path(config.log).name} ({left_out:,} rows left out)"
+
+
 def _mapping(config: Replay, scenario: Scenario) -> Mapping:
     """Return the mapping, checked to name only incident types the scenario has."""
     mapping = load_mapping(_existing(config.mapping, "mapping", "the mapping file"))

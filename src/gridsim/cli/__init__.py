@@ -148,6 +148,10 @@ def _validate(args: argparse.Namespace) -> int:
         if scenario.city.osm is not None:  # the files too: import them (cached for the run)
             source = build_world(scenario).city_source
             imported = f", {source['nodes']:,} road nodes from {Path(source['file']).name}"
+        if scenario.replay is not None:
+            from gridsim.calls.replay import check_replay
+
+            imported += f", {check_replay(scenario)}"
         print(f"{path}: ok ({scenario.name}, {len(scenario.incidents)} incident types, "
               f"{scenario.duration_days:g} days{imported})")
     return EXIT_OK
@@ -183,6 +187,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             _report(out_dir, None, setup_s + result.wall_s, result.world)
         if not args.quiet:
             print_summary(result.summary, stdout_console())
+            replay = result.summary.get("replay")
+            if replay is not None:  # how far the simulation is from the log
+                line = replay["comparison"]["response_s"]["overall"]
+                print(f"replayed {replay['calls_used']:,} logged calls ({replay['mode']}); "
+                      f"response recorded vs simulated: p50 {line['recorded']['p50']:.0f} vs "
+                      f"{line['simulated']['p50']:.0f} s, p90 {line['recorded']['p90']:.0f} vs "
+                      f"{line['simulated']['p90']:.0f} s (n {line['n']:,})")
             print(f"setup {setup_s:.2f} s, run {result.wall_s:.2f} s; results in {out_dir}/")
     except KeyboardInterrupt:
         raise Interrupted(f"the results were written to {out_dir}/"

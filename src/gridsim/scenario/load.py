@@ -7,6 +7,7 @@ path and what is allowed.
 from __future__ import annotations
 
 import importlib.resources
+import os
 import re
 import tomllib
 import types
@@ -94,7 +95,7 @@ def _resolve_osm_paths(data: dict[str, Any], base_dir: Path) -> None:
         if value == "":  # --set city.osm.KEY="" drops a layer (TOML has no null)
             del osm[key]
         elif isinstance(value, str):
-            osm[key] = str((base_dir / Path(value).expanduser()).absolute())
+            osm[key] = os.path.abspath(base_dir / Path(value).expanduser())
 
 
 def _resolve_replay_paths(data: dict[str, Any], base_dir: Path) -> None:
@@ -105,7 +106,7 @@ def _resolve_replay_paths(data: dict[str, Any], base_dir: Path) -> None:
     for key in REPLAY_FILE_KEYS:
         value = replay.get(key)
         if isinstance(value, str) and value:
-            replay[key] = str((base_dir / Path(value).expanduser()).absolute())
+            replay[key] = os.path.abspath(base_dir / Path(value).expanduser())
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:

@@ -153,7 +153,8 @@ def check_replay(scenario: Scenario) -> str:
     mapping = _mapping(config, scenario)
     log = read_calls(_existing(config.log, "log", "the CAD export"), mapping, config.mapping)
     left_out = sum(rows.n for rows in log.dropped.values())
-    return f"{log.calls:,} calls to replay from {Path(config.log).name} ({left_out:,} rows left out)"
+    return (f"{log.calls:,} calls to replay from {Path(config.log).name} "
+            f"({left_out:,} rows left out)")
 
 
 def _mapping(config: Replay, scenario: Scenario) -> Mapping:

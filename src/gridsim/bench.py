@@ -12,6 +12,9 @@ road graph, zones, catchments) and warm (a fresh process, the disk cache filled)
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import resource
 import tempfile
 import time
@@ -37,7 +40,8 @@ from gridsim.world import build_world
 BENCH_KEYS = (
     "simpy_us_per_event", "naive_us_per_incident", "gridsim_us_per_incident", "city_year_s",
     "setup_s", "peak_rss_mb", "scale_2x_ratio", "volunteer_2x_ratio", "speedup_vs_naive",
-    "overhead_vs_simpy", "osm_import_s", "osm_import_peak_rss_mb",
+    "overhead_vs_simpy", "osm_import_s", "osm_import_peak_rss_mb", "calls_fit_rows",
+    "calls_fit_s", "calls_fit_peak_rss_mb",
 )
 GOALS = {  # key: (comparison, bound) from the city-year issue
     "overhead_vs_simpy": ("<=", 100.0),
@@ -51,8 +55,13 @@ GOALS = {  # key: (comparison, bound) from the city-year issue
     "osm_import_s.cold": ("<=", 180.0),
     "osm_import_s.warm": ("<=", 5.0),
     "osm_import_peak_rss_mb": ("<=", 4000.0),
+    "calls_fit_s": ("<=", 60.0),  # a city-year CAD export (issue 13)
+    "calls_fit_peak_rss_mb": ("<=", 2000.0),
 }
 DAYS_PER_YEAR = 365
+# the CAD export gridsim calls fit is timed on: a year at 7.5x the example's ~300 calls a
+# day, about 1,050,000 unit rows (the issue's million-row city-year log)
+CALLS_EXPORT = (365, 7.5)
 BENCH_SEED = 1
 
 
@@ -150,6 +159,28 @@ def timed_import(osm_path: str, cache_dir: str) -> dict[str, float]:
             "peak_rss_mb": peak_kb / 1024.0}
 
 
+def timed_calls_fit(folder: str) -> dict[str, float]:
+    """Return rows, wall seconds and peak RSS of ``gridsim calls fit`` on a written export."""
+    from gridsim.cli.calls import calls_fit
+
+    log = Path(folder) / "calls.csv"
+    rows = sum(1 for _ in log.open("rb")) - 1
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        calls_fit(log, Path(folder) / "mapping.toml", Path(folder) / "fit", None)
+    wall_s = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"rows": rows, "wall_s": wall_s, "peak_rss_mb": peak_kb / 1024.0}
+
+
+def _write_export(folder: str, days: int, scale: float) -> dict[str, float]:
+    """Write the example CAD export generator's log of ``days`` at ``scale`` into ``folder``."""
+    from gridsim.calls.example import write_example
+
+    write_example(Path(folder), days, scale, BENCH_SEED)
+    return {}
+
+
 def _in_child(task: Callable[..., dict[str, float]], *args: Any) -> dict[str, float]:
     """Return ``task(*args)`` (``timed_run``, ``timed_import``) in a fresh child process."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
@@ -185,6 +216,13 @@ def run_bench(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
         osm_cold = _in_child(timed_import, str(osm_path), cache_dir)
         osm_warm = _in_child(timed_import, str(osm_path), cache_dir)
 
+        days, scale = CALLS_EXPORT
+        say(f"calls fit: writing a CAD export of {days} days at {scale:g}x the example's "
+            "rates, then gridsim calls fit on it")
+        export = str(Path(cache_dir) / "cad")
+        _in_child(_write_export, export, days, scale)
+        fit = _in_child(timed_calls_fit, export)
+
         say(f"gridsim: the default scenario for {plan.year_days} days")
         year = _in_child(timed_run, [f"duration_days={plan.year_days}"], cache_dir)
         gridsim_us = year["wall_s"] / year["incidents"] * 1e6
@@ -218,6 +256,9 @@ def run_bench(plan: BenchPlan, say: Callable[[str], None]) -> dict[str, Any]:
         "osm_import_s": {"cold": round(osm_cold["wall_s"], 2),
                          "warm": round(osm_warm["wall_s"], 2)},
         "osm_import_peak_rss_mb": round(osm_cold["peak_rss_mb"], 1),
+        "calls_fit_rows": int(fit["rows"]),
+        "calls_fit_s": round(fit["wall_s"], 2),
+        "calls_fit_peak_rss_mb": round(fit["peak_rss_mb"], 1),
     }
 
 

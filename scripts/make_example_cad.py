@@ -1,7 +1,7 @@
 """Write the example CAD export (examples/cad/): see gridsim.calls.example.
 
-    python scripts/make_example_cad.py                 # examples/cad/ (committed)
-    python scripts/make_example_cad.py --out DIR --days 365 --scale 7.5   # ~1M rows
+Usage: ``python scripts/make_example_cad.py`` (examples/cad/, committed), or with
+``--out DIR --days 365 --scale 7.5`` for about a million rows.
 """
 
 from gridsim.calls.example import main

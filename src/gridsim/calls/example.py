@@ -24,6 +24,7 @@ import datetime
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -51,7 +52,7 @@ COLUMNS = ("IncidentNumber", "CallReceived", "UnitDispatched", "UnitEnRoute", "U
 DISPOSITIONS = ("REPORT", "ADVISED", "ARREST", "GOA", "REFERRED")
 
 # the truth: per scenario incident type (names as in scenarios/nanjing.toml)
-TYPES = {
+TYPES: dict[str, dict[str, Any]] = {
     "traffic": {
         "log_types": {"TRAFFIC ACCIDENT": 0.9, "Traffic accident ": 0.1},
         "rate_per_day": 110.0,
@@ -172,7 +173,7 @@ def make_export(days: int, scale: float, seed: int) -> tuple[pa.Table, dict[str,
         district = rng.choice(len(district_names), size=n, p=weights / weights.sum())
         node = np.empty(n, dtype=np.int64)
         for k, d in enumerate(district_names):
-            here = district == k
+            here = np.asarray(district == k)
             node[here] = rng.choice(nodes_of[d], size=int(here.sum()))
         log_types = list(spec["log_types"])
         calls.append({
@@ -338,9 +339,10 @@ def _extra_calls(rng: np.random.Generator, extra: dict[str, int], days: int, sta
 
 def _far_from_roads(xy_m: np.ndarray, origin: tuple[float, float], count: int) -> np.ndarray:
     """Return ``count`` (lat, lon) in the study area over 3 km from any road node (may repeat)."""
-    lat, lon = np.meshgrid(np.linspace(AREA["lat_min"], AREA["lat_max"], 81),
-                           np.linspace(AREA["lon_min"], AREA["lon_max"], 91), indexing="ij")
-    lat, lon = lat.ravel(), lon.ravel()
+    lat_grid, lon_grid = np.meshgrid(np.linspace(AREA["lat_min"], AREA["lat_max"], 81),
+                                     np.linspace(AREA["lon_min"], AREA["lon_max"], 91),
+                                     indexing="ij")
+    lat, lon = lat_grid.ravel(), lon_grid.ravel()
     x = (lon - origin[1]) * METRES_PER_DEG_LON_AT_EQUATOR * math.cos(math.radians(origin[0]))
     y = (lat - origin[0]) * METRES_PER_DEG_LAT
     distance_m, _ = cKDTree(xy_m).query(np.column_stack([x, y]))
@@ -390,9 +392,10 @@ def _stamps(epoch_s: np.ndarray) -> np.ndarray:
 
 def _locations(rng: np.random.Generator, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Return each call's place, as WKT ``POINT (lon lat)`` (60%) or ``(lat, lon)``."""
-    wkt = rng.random(lat.shape[0]) < 0.6
+    wkt = np.asarray(rng.random(lat.shape[0]) < 0.6).tolist()
     return np.array([f"POINT ({b:.5f} {a:.5f})" if w else f"({a:.5f}, {b:.5f})"
-                     for a, b, w in zip(lat, lon, wkt, strict=True)], dtype=object)
+                     for a, b, w in zip(lat.tolist(), lon.tolist(), wkt, strict=True)],
+                    dtype=object)
 
 
 MAPPING = f"""\

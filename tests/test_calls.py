@@ -359,7 +359,7 @@ def test_a_bare_log_keeps_the_scenarios_other_inputs(tmp_path: Path,
     fitted = tomllib.loads((out / "incidents.toml").read_text())
     nanjing = load_scenario()
     assert fitted["incidents"]["theft"]["on_scene_s"] == nanjing.incidents[
-        "theft"].on_scene_s.model_dump(mode="json")
+        "theft"].on_scene_s.model_dump(mode="json", exclude_none=True)
     assert fitted["incidents"]["theft"]["priority"] == nanjing.incidents["theft"].priority
     assert fitted["incidents"]["noise"]["responders"] == ["police"]  # not in the scenario
     assert fitted["police"]["dispatch_delay_s_by_priority"] == [60, 90, 90, 120, 120]
@@ -628,7 +628,16 @@ def test_a_bad_lognormal_fit_falls_back_to_the_sample(tmp_path: Path, nanjing: S
     theft = fit.payload["types"]["theft"]["on_scene_s"]
     assert not theft["lognormal_fits"] and theft["ks_distance"] > 0.1
     assert theft["written"]["mean_s"] == pytest.approx(scene.mean(), rel=1e-3)
-    assert "fits badly" in fit.incidents_toml and "empirical quantiles" in fit.incidents_toml
+    assert "fits badly" in fit.incidents_toml and 'dist = "empirical"' in fit.incidents_toml
+    # the empirical distribution written is a valid duration with the sample's mean
+    import tomllib
+
+    from gridsim.scenario.schema import Duration
+    written = tomllib.loads(fit.incidents_toml)["incidents"]["theft"]["on_scene_s"]
+    duration = Duration.model_validate(written)
+    assert duration.mean_s == pytest.approx(scene.mean(), rel=0.03)
+    draws = duration.sample(np.random.default_rng(1), 20_000)
+    assert np.mean(draws < 1000.0) == pytest.approx(np.mean(scene < 1000.0), abs=0.03)
     assert theft["quantiles_s"]["p50"]["ci"] is not None
     assert fit.payload["types"]["theft"]["day_of_week"] is None  # under a week of calls
 

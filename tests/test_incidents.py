@@ -81,3 +81,24 @@ def test_on_scene_mean_matches_the_distribution(small_world: World) -> None:
     spec = scenario.incidents["dispute"].on_scene_s
     sd = spec.mean_s * spec.cv
     assert abs(draws.mean() - spec.mean_s) < 4 * sd / np.sqrt(draws.shape[0])
+
+
+def test_day_of_week_factors_shape_daily_counts(small_world: World) -> None:
+    # Sundays at three times a weekday's rate; the run starts on a Saturday, so its days
+    # 1, 8, 15, ... are Sundays; 56 days give 8 Sundays and 48 other days
+    week = "[1, 1, 1, 1, 1, 1, 3]"
+    scenario = load_scenario(SMALL, ["duration_days=56", "start_weekday=\"saturday\"",
+                                     f"incidents.theft.day_of_week={week}"])
+    incidents = generate_incidents(scenario, small_world.node_district, 4)
+    theft = incidents.type_id == incidents.type_names.index("theft")
+    per_day = np.bincount((incidents.t_call_s[theft] // 86_400).astype(int), minlength=56)
+    sunday = np.arange(56) % 7 == 1
+    rate = scenario.incidents["theft"].rate_per_day
+    mean_factor = 9 / 7  # factors are relative to their mean
+    for days, factor in ((sunday, 3 / mean_factor), (~sunday, 1 / mean_factor)):
+        expected = rate * factor * days.sum()
+        low, high = stats.poisson.ppf([0.0005, 0.9995], expected)
+        assert low <= per_day[days].sum() <= high
+    unchanged = generate_incidents(load_scenario(SMALL, ["duration_days=56"]),
+                                   small_world.node_district, 4)
+    assert abs(unchanged.count - incidents.count) < 0.2 * unchanged.count

@@ -69,6 +69,9 @@ class Incidents:
         )
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 def generate_incidents(
     scenario: Scenario, node_district: np.ndarray, seed: int,
     watch_point_m: np.ndarray | None = None, node_weight: np.ndarray | None = None,
@@ -99,7 +102,12 @@ def generate_incidents(
         per_hour = kind.rate_per_day * profile / profile.sum()
         hour_of_run = np.arange(hours)
         span_h = np.minimum(1.0, scenario.duration_days * HOURS_PER_DAY - hour_of_run)
-        counts = arrivals.poisson(per_hour[hour_of_run % HOURS_PER_DAY] * span_h)
+        expected = per_hour[hour_of_run % HOURS_PER_DAY] * span_h
+        if kind.day_of_week is not None:  # weekday factors, mean 1 over the week
+            week = np.asarray(kind.day_of_week, dtype=float)
+            weekday = (WEEKDAYS.index(scenario.start_weekday) + hour_of_run // HOURS_PER_DAY) % 7
+            expected = expected * week[weekday] / week.mean()
+        counts = arrivals.poisson(expected)
         start_h = np.repeat(hour_of_run, counts)
         t = (start_h + arrivals.random(start_h.shape[0]) * np.repeat(span_h, counts))
         t_occur = np.sort(t * SECONDS_PER_HOUR)  # when they happen

@@ -38,7 +38,8 @@ QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 # critical value, about 1.031 / sqrt(n)) and large enough to matter (over 0.05)
 KS_TOLERANCE = 0.05
 LILLIEFORS_1PCT = 1.031
-FITTED_KEYS = ("rate_per_day", "hourly_profile", "district_weights", "priority", "on_scene_s")
+FITTED_KEYS = ("rate_per_day", "hourly_profile", "day_of_week", "district_weights", "priority",
+               "on_scene_s")
 NEW_TYPE_DEFAULTS: dict[str, Any] = {"responders": ["police"]}  # a type the scenario lacks
 DEFAULT_ON_SCENE = Duration(dist="lognormal", mean_s=1800.0, cv=0.5)
 
@@ -280,6 +281,10 @@ def _durations(start_s: np.ndarray, end_s: np.ndarray, start: str, end: str
     return delta[~no_start & ~no_end & ~backwards], {k: v for k, v in excluded.items() if v}
 
 
+# probabilities at which a badly fitting duration is written as an empirical distribution
+EMPIRICAL_P = tuple(k / 50 for k in range(51))  # every 2%: a bimodal sample's mean to ~1%
+
+
 def fit_duration(x: np.ndarray, alpha: float) -> dict[str, Any]:
     """Return the sample mean, a log-normal fit and empirical quantiles of ``x`` (s, >= 0)."""
     n = int(x.shape[0])
@@ -315,8 +320,13 @@ def fit_duration(x: np.ndarray, alpha: float) -> dict[str, Any]:
         out["written"] = {"dist": "lognormal", "mean_s": out["lognormal"]["mean_s"]["value"],
                           "cv": out["lognormal"]["cv"]["value"], "from": "the log-normal fit"}
     elif out["cv"]["value"] is not None and mean > 0:
+        ordered = np.sort(x)
         out["written"] = {"dist": "lognormal", "mean_s": mean, "cv": out["cv"]["value"],
-                          "from": "the sample mean and CV (the log-normal fits badly)"}
+                          "from": "the sample mean and CV (the log-normal fits badly)",
+                          # what incidents.toml writes for on-scene times: the sample's
+                          # quantiles, drawn from by interpolation (dist = "empirical")
+                          "empirical": {"p": list(EMPIRICAL_P), "quantiles_s": [
+                              float(np.quantile(ordered, q)) for q in EMPIRICAL_P]}}
     else:
         out["written"] = None
     return out
@@ -429,8 +439,9 @@ def _type_lines(name: str, fit: dict[str, Any], scenario: Scenario, pct: int,
                  + "]  # FITTED: calls by hour of day over the mean hour; CIs in fit.json")
     weekdays = fit["day_of_week"]
     if weekdays is not None:
-        lines.append("# day-of-week factors (Mon..Sun; not read by gridsim): ["
-                     + ", ".join(_num(v, 3) for v in weekdays["value"].values()) + "]")
+        lines.append("day_of_week = [" + ", ".join(_num(v, 3) for v in weekdays["value"].values())
+                     + "]  # FITTED: Mon..Sun, a weekday's daily rate over the mean (set "
+                     "start_weekday to the run's first day); CIs in fit.json")
     shares = fit["district_weights"]["value"]
     weights = {d: float(_num(v)) for d, v in shares.items() if v > 0}
     left_out = "" if len(weights) == len(shares) else " (the districts left out had none)"
@@ -446,7 +457,8 @@ def _type_lines(name: str, fit: dict[str, Any], scenario: Scenario, pct: int,
         lines.append(f"priority = {value}  # the log gives no priority: "
                      + (f"from {scenario_name}" if existing is not None else "ASSUMPTION"))
     lines += _on_scene_lines(fit["on_scene_s"], existing, pct, scenario_name)
-    copied = (existing.model_dump(mode="json", exclude_unset=True, exclude=set(FITTED_KEYS))
+    copied = (existing.model_dump(mode="json", exclude_unset=True, exclude_none=True,
+                                  exclude=set(FITTED_KEYS))
               if existing is not None else {})
     if existing is not None:
         lines.append(f"# from {scenario_name}:")
@@ -466,7 +478,8 @@ def _on_scene_lines(fit: dict[str, Any], existing: IncidentType | None, pct: int
     if written is None:
         duration = existing.on_scene_s if existing is not None else DEFAULT_ON_SCENE
         where = f"from {scenario_name}" if existing is not None else "ASSUMPTION"
-        return [f"on_scene_s = {_value(duration.model_dump(mode='json'))}  # too few "
+        return [f"on_scene_s = {_value(duration.model_dump(mode='json', exclude_none=True))}"
+                f"  # too few "
                 f"on-scene times in the log ({fit['n']}): {where}"]
     text = (f"on_scene_s = {{ dist = \"lognormal\", mean_s = {_num(written['mean_s'])}, "
             f"cv = {_num(written['cv'], 3)} }}")
@@ -479,9 +492,11 @@ def _on_scene_lines(fit: dict[str, Any], existing: IncidentType | None, pct: int
     ks = fit.get("ks_distance")
     why = (f"the log-normal fits badly (KS distance {ks:.3f})" if ks is not None
            else "too few positive durations for a log-normal")
-    quantiles = ", ".join(f"{k} {_num(v['value'])}" for k, v in fit["quantiles_s"].items())
-    return [text + f"  # FITTED from {fit['n']:,} calls: the sample mean and CV",
-            f"# {why}; empirical quantiles (s): {quantiles}"]
+    empirical = written["empirical"]
+    return [f"on_scene_s = {{ dist = \"empirical\", p = {_value(empirical['p'])}, "
+            f"quantiles_s = {_value([float(_num(q)) for q in empirical['quantiles_s']])} }}"
+            f"  # FITTED from {fit['n']:,} calls: {why}, so the sample's quantiles (sample "
+            f"mean {_num(written['mean_s'])} s, cv {_num(written['cv'], 3)})"]
 
 
 def _handling_lines(fits: dict[str, Any], scenario: Scenario, pct: int,

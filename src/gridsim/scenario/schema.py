@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 from pathlib import PurePath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -50,11 +50,51 @@ class Model(BaseModel):
 
 
 class Duration(Model):
-    """A random duration in seconds: fixed, exponential or log-normal."""
+    """A random duration in seconds: fixed, exponential, log-normal or empirical.
 
-    dist: Literal["fixed", "exponential", "lognormal"] = "lognormal"
+    ``empirical`` gives quantiles ``quantiles_s`` at probabilities ``p`` (from 0 to 1,
+    increasing) and draws by linear interpolation between them (a fitted call log's
+    durations where no log-normal fits); its ``mean_s`` is that distribution's mean.
+    """
+
+    dist: Literal["fixed", "exponential", "lognormal", "empirical"] = "lognormal"
     mean_s: Annotated[float, Field(gt=0.0, le=MAX_MEAN_S)]
     cv: Annotated[float, Field(ge=0.0, le=MAX_CV)] = 0.5
+    p: list[Probability] | None = None
+    quantiles_s: list[Annotated[float, Field(ge=0.0, le=MAX_MEAN_S)]] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empirical_mean(cls, data: Any) -> Any:
+        """Give an empirical distribution its mean (the piecewise-linear one's)."""
+        if (isinstance(data, dict) and data.get("dist") == "empirical"
+                and "mean_s" not in data and isinstance(data.get("p"), list)
+                and isinstance(data.get("quantiles_s"), list)
+                and len(data["p"]) == len(data["quantiles_s"]) >= 2):
+            try:
+                p = np.asarray(data["p"], dtype=float)
+                q = np.asarray(data["quantiles_s"], dtype=float)
+                data = {**data, "mean_s": float(np.sum(np.diff(p) * (q[1:] + q[:-1]) / 2.0))}
+            except (TypeError, ValueError):
+                pass  # the field checks below say what is wrong
+        return data
+
+    @model_validator(mode="after")
+    def _check_empirical(self) -> Duration:
+        if self.dist != "empirical":
+            if self.p is not None or self.quantiles_s is not None:
+                raise ValueError("p, quantiles_s: only for dist = \"empirical\"")
+            return self
+        if self.p is None or self.quantiles_s is None or len(self.p) != len(
+                self.quantiles_s) or len(self.p) < 2:
+            raise ValueError("quantiles_s: an empirical duration needs p and quantiles_s of "
+                             "the same length, at least 2")
+        if self.p[0] != 0.0 or self.p[-1] != 1.0 or any(
+                b <= a for a, b in zip(self.p, self.p[1:], strict=False)):
+            raise ValueError("p: must rise strictly from 0 to 1")
+        if any(b < a for a, b in zip(self.quantiles_s, self.quantiles_s[1:], strict=False)):
+            raise ValueError("quantiles_s: must not decrease")
+        return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Return ``n`` draws in seconds (float64)."""
@@ -62,6 +102,9 @@ class Duration(Model):
             return np.full(n, self.mean_s)
         if self.dist == "exponential":
             return rng.exponential(self.mean_s, n)
+        if self.dist == "empirical":
+            assert self.p is not None and self.quantiles_s is not None
+            return np.interp(rng.random(n), self.p, self.quantiles_s)
         sigma2 = np.log1p(self.cv**2)
         return rng.lognormal(np.log(self.mean_s) - sigma2 / 2.0, np.sqrt(sigma2), n)
 
@@ -728,6 +771,8 @@ class IncidentType(Model):
         list[Weight], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
     ]
     district_weights: dict[str, Weight] | None = None
+    # relative rate Monday..Sunday (none: every day alike); day 0 is Scenario.start_weekday
+    day_of_week: Annotated[list[Weight], Field(min_length=7, max_length=7)] | None = None
     priority: Annotated[int, Field(ge=1, le=5)] = 3
     units: Annotated[int, Field(ge=1, le=10)] = 1  # station units sent (police or mediators)
     # the 110 centre pushes the call to the grid and volunteer layers it lists, each with
@@ -753,6 +798,8 @@ class IncidentType(Model):
             raise ValueError("hourly_profile: needs at least one positive weight")
         if self.district_weights is not None and sum(self.district_weights.values()) <= 0.0:
             raise ValueError("district_weights: give at least one district a positive weight")
+        if self.day_of_week is not None and sum(self.day_of_week) <= 0.0:
+            raise ValueError("day_of_week: needs at least one positive weight")
         if len(set(self.responders)) != len(self.responders):
             raise ValueError("responders: must not repeat a layer")
         return self
@@ -903,6 +950,9 @@ class Scenario(Model):
     seed: Seed = 1
     duration_days: Annotated[float, Field(gt=0.0, le=366.0)] = 1.0
     warmup_hours: NonNegativeFloat = 0.0  # calls before this are simulated but not counted
+    # the weekday of the run's first day (read only by incident types with day_of_week)
+    start_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday",
+                           "saturday", "sunday"] = "monday"
     city: City
     zones: Zones = Zones()
     police: Police = Police()

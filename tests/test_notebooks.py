@@ -11,9 +11,10 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_four_notebooks() -> None:
+def test_there_are_five_notebooks() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
-        "01-quickstart", "02-volunteer-density", "03-staffing", "04-alert-policy"]
+        "01-quickstart", "02-volunteer-density", "03-staffing", "04-alert-policy",
+        "05-call-logs"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

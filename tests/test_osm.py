@@ -270,3 +270,19 @@ def test_jurisdiction_polygons_decide_station_areas(tmp_path: Path,
         world.scenario, world=world).summary["city"]["station_areas"]
     voronoi = _world(tmp_path / "v", _set("stations", stations))
     assert np.bincount(voronoi.zones.node_station, minlength=2).min() > 50
+
+
+def test_places_come_from_the_files_tags(example_world: gridsim.World, tmp_path: Path) -> None:
+    from gridsim.city.places import BRIDGE, PARK, TRANSPORT_HUB, WATER_EDGE
+
+    place = example_world.node_place
+    assert place is not None
+    counts = np.bincount(place, minlength=5)
+    # the extract has two streams, six parks and ten bridge ways
+    assert counts[WATER_EDGE] > 10 and counts[PARK] > 10 and counts[BRIDGE] > 0
+    assert np.all(place[example_world.zones.station_node] == TRANSPORT_HUB)
+    # Oakland's few blocks: one park, no water way
+    oakland = _world(tmp_path, _set("path", OSM_DATA / "west-oakland.osm.bz2"),
+                     'city.osm.schools=""')
+    assert oakland.node_place is not None
+    assert np.bincount(oakland.node_place, minlength=5)[WATER_EDGE] == 0

@@ -49,6 +49,7 @@ class World:
     city_source: dict[str, Any] = field(default_factory=dict)
     incident_node_weight: np.ndarray | None = None
     node_lat_lon: np.ndarray | None = None  # (N, 2) of an imported city's nodes
+    node_place: np.ndarray | None = None  # an imported city's places from OSM tags (int8)
     school_node: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
     @property
@@ -97,6 +98,7 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
                               else None),
         school_node=arrays.get("school_node", np.zeros(0, dtype=np.int32)),
         node_lat_lon=arrays.get("node_lat_lon"),
+        node_place=arrays.get("node_place"),
     )
 
 

@@ -19,6 +19,7 @@ What a planner gives is used; what is missing is derived, and ``source`` says wh
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,13 +27,15 @@ import numpy as np
 from gridsim.cache import Arrays
 from gridsim.city.layers import read_points, read_polygons, snap
 from gridsim.city.osm import ImportedRoads, import_roads, require
+from gridsim.city.osm_places import osm_places
+from gridsim.city.places import BRIDGE, PARK, PLACE_NAMES, WATER_EDGE
 from gridsim.city.zones import ZoneMap
 from gridsim.errors import InputError
 from gridsim.rng import stream
 from gridsim.scenario.schema import OsmCity, Scenario
 
 # part of the world's cache key: raise it when the arrays an import makes change
-IMPORT_VERSION = 2
+IMPORT_VERSION = 3
 PMEDIAN_CANDIDATES = 600  # candidate sites drawn by population
 PMEDIAN_DEMAND_CELLS = 4000  # demand aggregated to about this many squares
 
@@ -71,7 +74,10 @@ def osm_city_arrays(scenario: Scenario) -> Arrays:
         micro_grid_node=_centres(network.xy_m, node_micro, micro_grid.shape[0]),
         micro_grid_grid=micro_grid,
     )
+    node_place = osm_places(Path(osm.path), roads, station_node,
+                            scenario.city.places.shore_band_m)
     arrays: Arrays = {
+        "node_place": node_place,
         "node_district": node_district,
         "node_station_car_s": np.ascontiguousarray(station_car_s.T),
         "node_population": node_population,
@@ -96,6 +102,7 @@ def city_source(osm: OsmCity, arrays: Arrays, watch_points: int) -> dict[str, An
     """Return how each part of an imported city was made (the summary's ``city``)."""
     read, connected, nodes, outside, in_polygons = (int(v) for v in arrays["osm.counts"])
     stations = int(arrays["zones.station_node"].shape[0])
+    counts = np.bincount(arrays["node_place"], minlength=len(PLACE_NAMES))
     grid = (f"H3 cells of resolution {osm.grid_h3_resolution} (micro-grids "
             f"{osm.grid_h3_resolution + 1}) cut by station areas" if osm.grid == "h3" else
             f"squares of {osm.grid_cell_m:g} m (micro-grids {osm.grid_cell_m / 2:g} m) "
@@ -121,6 +128,8 @@ def city_source(osm: OsmCity, arrays: Arrays, watch_points: int) -> dict[str, An
         "grids": grid,
         "watch_points": (f"from {osm.watch_points}" if osm.watch_points else
                          f"{watch_points} placed by population"),
+        "places": (f"from the file's tags: {counts[WATER_EDGE]} water-edge, {counts[PARK]} "
+                   f"park and {counts[BRIDGE]} bridge nodes (missing-person study)"),
         "schools": (f"{int(arrays['school_node'].shape[0])} road nodes from {osm.schools}"
                     if osm.schools else "none given"),
     }

@@ -313,6 +313,8 @@ def _prior(area: Area, behaviour: Behaviour, weights: np.ndarray,
 
 
 def _places(world: World) -> np.ndarray:
+    if world.node_place is not None:  # an imported city: from its OSM tags
+        return world.node_place
     city = world.scenario.city
     river = None
     bridge_nodes = np.empty(0, dtype=np.int64)

@@ -14,7 +14,9 @@ What a planner gives is used; what is missing is derived, and ``source`` says wh
 - grids and micro-grids: H3 cells (resolution r and r + 1) or squares (``grid_cell_m``
   and half of it), cut by station areas so zones stay nested;
 - watch points and schools: a layer, or (watch points) placed by population as on the
-  synthetic city.
+  synthetic city;
+- places for the missing-person study: always from the road file's tags
+  (``gridsim.city.osm_places``).
 """
 
 from __future__ import annotations

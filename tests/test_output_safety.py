@@ -219,9 +219,12 @@ def test_ctrl_c_after_the_results_are_written_says_so(
 
 
 def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    # the child starts with Ctrl-C at its default, as from a terminal: a test process that
+    # ignores SIGINT (a background job, or a library in this process) would pass that on
     process = subprocess.Popen(
         [sys.executable, "-m", "gridsim", "run", str(SMALL), "--out", str(tmp_path / "A")],
         stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(0.4)  # Python is up; numpy, scipy and simpy are still loading
     process.send_signal(signal.SIGINT)

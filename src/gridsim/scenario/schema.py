@@ -66,9 +66,9 @@ class Duration(Model):
     @model_validator(mode="before")
     @classmethod
     def _empirical_mean(cls, data: Any) -> Any:
-        """Give an empirical distribution its mean (the piecewise-linear one's)."""
+        """Give an empirical distribution its mean (the piecewise-linear one's, always)."""
         if (isinstance(data, dict) and data.get("dist") == "empirical"
-                and "mean_s" not in data and isinstance(data.get("p"), list)
+                and isinstance(data.get("p"), list)
                 and isinstance(data.get("quantiles_s"), list)
                 and len(data["p"]) == len(data["quantiles_s"]) >= 2):
             try:

@@ -96,4 +96,4 @@ def load_targets(path: str | Path) -> Targets:
     try:
         return Targets.model_validate(data)
     except ValidationError as exc:
-        raise InputError(f"{path}: {describe_validation_error(exc)}") from None
+        raise InputError(f"{path}: {describe_validation_error(exc, Targets)}") from None

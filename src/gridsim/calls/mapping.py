@@ -12,12 +12,12 @@ import datetime
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gridsim.errors import InputError
-from gridsim.scenario.load import format_key_path
+from gridsim.scenario.load import describe_validation_error
 
 TIME_KEYS = ("received", "dispatched", "en_route", "on_scene", "cleared")
 EPOCH_FORMATS = {"epoch_s": 1.0, "epoch_ms": 1e-3}  # seconds per unit
@@ -178,40 +178,4 @@ def load_mapping(path: str | Path) -> Mapping:
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:
-        raise InputError(f"{source}: {describe_error(exc)}") from None
-
-
-def describe_error(exc: ValidationError) -> str:
-    """Return one line for the first error: the key path, the problem, what is allowed."""
-    first = exc.errors()[0]
-    loc = tuple(first["loc"])
-    path = format_key_path(loc)
-    if first["type"] == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        message = f"unknown key {loc[-1]!r}" + (
-            f"; allowed keys here: {', '.join(allowed)}" if allowed else "")
-    elif first["type"] == "missing":
-        message = "required key is missing; add it"
-    elif first["type"] == "value_error":
-        message = first["msg"].removeprefix("Value error, ")
-        sub, sep, rest = message.partition(": ")
-        if sep and " " not in sub:
-            path, message = (f"{path}.{sub}" if path else sub), rest
-    else:
-        message = first["msg"]
-        if "input" in first and not isinstance(first["input"], dict | list):
-            message += f" (got {first['input']!r})"
-    return f"{path}: {message}" if path else message
-
-
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """Return the keys of the mapping's table at ``loc`` (empty when it is not a model)."""
-    model: type[BaseModel] | None = Mapping
-    for part in loc:
-        field = model.model_fields.get(str(part)) if model is not None else None
-        if field is None:
-            return []
-        candidates = [field.annotation, *getattr(field.annotation, "__args__", ())]
-        model = next((c for c in candidates if isinstance(c, type)
-                      and issubclass(c, BaseModel)), None)
-    return sorted(model.model_fields) if model is not None else []
+        raise InputError(f"{source}: {describe_validation_error(exc, Mapping)}") from None

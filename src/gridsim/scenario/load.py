@@ -141,14 +141,17 @@ def parse_override_value(raw: str) -> Any:
         return raw
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """Return one line for the first error: key path, problem and what is allowed."""
+def describe_validation_error(exc: ValidationError, root: type[BaseModel] = Scenario) -> str:
+    """Return one line for the first error: key path, problem and what is allowed.
+
+    ``root`` is the model validated (the scenario; a call-log mapping, a targets file).
+    """
     errors = exc.errors()
     first = errors[0]
     loc = tuple(first["loc"])
     path = format_key_path(loc)
     if first["type"] == "extra_forbidden":
-        allowed = allowed_keys(loc[:-1])
+        allowed = allowed_keys(loc[:-1], root)
         message = f"unknown key {loc[-1]!r}"
         if allowed:
             message += f"; allowed keys here: {', '.join(allowed)}"
@@ -180,9 +183,9 @@ def format_key_path(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """Return the field names of the schema model found at ``loc``, if it is a model."""
-    current: Any = Scenario
+def allowed_keys(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> list[str]:
+    """Return the field names of the model found at ``loc`` under ``root``, if a model."""
+    current: Any = root
     for part in loc:
         current = _unwrap_optional(current)
         origin = typing.get_origin(current)

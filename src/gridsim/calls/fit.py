@@ -16,7 +16,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -28,6 +28,9 @@ from gridsim.calls.read import CallLog, Rows, local_seconds
 from gridsim.city.synthetic import city_origin, generate_city, project
 from gridsim.errors import InputError
 from gridsim.scenario.schema import HOURS_PER_DAY, Duration, IncidentType, Scenario
+
+if TYPE_CHECKING:
+    from gridsim.world import World
 
 SECONDS_PER_DAY = 86_400.0
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()  # local days count from 1970-01-01
@@ -54,33 +57,51 @@ class DistrictLocator:
     node_district: np.ndarray
 
     @classmethod
-    def of(cls, scenario: Scenario) -> DistrictLocator:
+    def of(cls, scenario: Scenario, what: str = "--scenario") -> DistrictLocator:
         """Return the locator of ``scenario``'s city (synthetic or imported)."""
-        names = tuple(d.name for d in scenario.city.districts)
         if scenario.city.explicit is not None:
-            raise InputError("--scenario: its city is given node by node (city.explicit), "
-                             "without coordinates; use a synthetic or [city.osm] city")
+            raise _no_coordinates(what)
         if scenario.city.osm is None:
             # the same nodes as build_world's network (a synthetic city is a function of
             # city.seed), without the catchments a full world costs
             city = generate_city(scenario.city)
-            origin = city_origin(scenario.city)
-            return cls(names, origin, cKDTree(city.network.xy_m), city.node_district)
+            return cls(tuple(d.name for d in scenario.city.districts),
+                       city_origin(scenario.city), cKDTree(city.network.xy_m),
+                       city.node_district)
         from gridsim.world import build_world
 
-        world = build_world(scenario)
-        assert world.node_lat_lon is not None
-        lat_lon = world.node_lat_lon
-        origin = (float(np.median(lat_lon[:, 0])), float(np.median(lat_lon[:, 1])))
-        return cls(names, origin, cKDTree(project(lat_lon[:, 0], lat_lon[:, 1], origin)),
-                   world.node_district)
+        return cls.of_world(build_world(scenario), what)
 
-    def locate(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return each point's district index and its distance to the nearest node (m)."""
+    @classmethod
+    def of_world(cls, world: World, what: str) -> DistrictLocator:
+        """Return the locator of a built world (``what`` names the caller in errors)."""
+        city = world.scenario.city
+        if world.node_lat_lon is not None:  # an imported city: its nodes' own coordinates
+            lat_lon = world.node_lat_lon
+            origin = (float(np.median(lat_lon[:, 0])), float(np.median(lat_lon[:, 1])))
+            nodes_xy = project(lat_lon[:, 0], lat_lon[:, 1], origin)
+        elif city.explicit is None:  # a synthetic city: metres from its origin
+            origin, nodes_xy = city_origin(city), world.network.xy_m
+        else:
+            raise _no_coordinates(what)
+        return cls(world.district_names, origin, cKDTree(nodes_xy), world.node_district)
+
+    def nearest(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return each point's nearest road node and its distance to it (m)."""
         if lat.shape[0] == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         distance_m, node = self.tree.query(project(lat, lon, self.origin))
-        return np.asarray(self.node_district[node], dtype=np.int64), np.asarray(distance_m)
+        return np.asarray(node, dtype=np.int64), np.asarray(distance_m, dtype=float)
+
+    def locate(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return each point's district index and its distance to the nearest node (m)."""
+        node, distance_m = self.nearest(lat, lon)
+        return np.asarray(self.node_district[node], dtype=np.int64), distance_m
+
+
+def _no_coordinates(what: str) -> InputError:
+    return InputError(f"{what}: the scenario's city is given node by node (city.explicit), "
+                      "without coordinates; use a synthetic or [city.osm] city")
 
 
 @dataclass(frozen=True, eq=False)

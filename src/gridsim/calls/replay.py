@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
+from gridsim.calls.fit import DistrictLocator
 from gridsim.calls.mapping import Mapping, load_mapping
 from gridsim.calls.read import CallLog, Rows, local_seconds, read_calls
-from gridsim.city.synthetic import city_origin, project
 from gridsim.errors import InputError
 from gridsim.incidents import Incidents
 from gridsim.rng import stream
@@ -58,7 +57,7 @@ def replay_calls(scenario: Scenario, world: World, seed: int) -> ReplayedCalls:
         raise InputError(f"replay.log: {config.log}: no usable call (rows left out: "
                          f"{_reasons(log.dropped)}); check the log and replay.mapping")
     calls_read = log.calls
-    node, distance_m = nearest_nodes(world, log.lat, log.lon)
+    node, distance_m = DistrictLocator.of_world(world, "replay").nearest(log.lat, log.lon)
     far = distance_m > config.snap_max_m
     log = log.drop(far, f"farther than replay.snap_max_m ({config.snap_max_m:g} m) from a "
                         "road node")
@@ -124,25 +123,6 @@ def replay_calls(scenario: Scenario, world: World, seed: int) -> ReplayedCalls:
     }
     return ReplayedCalls(incidents=incidents, log=log, call=pick, log_day=day[pick],
                          snap_m=snap_m, on_scene_logged=logged, facts=facts)
-
-
-def nearest_nodes(world: World, lat: np.ndarray, lon: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the road node nearest each point and its distance in metres."""
-    city = world.scenario.city
-    if world.node_lat_lon is not None:  # an imported city: its nodes' own coordinates
-        lat_lon = world.node_lat_lon
-        origin = (float(np.median(lat_lon[:, 0])), float(np.median(lat_lon[:, 1])))
-        nodes_xy = project(lat_lon[:, 0], lat_lon[:, 1], origin)
-    elif city.explicit is None:  # a synthetic city: metres from its origin
-        origin, nodes_xy = city_origin(city), world.network.xy_m
-    else:
-        raise InputError("replay: the scenario's city is given node by node (city.explicit), "
-                         "without coordinates; replay a log on a synthetic or [city.osm] city")
-    if lat.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    distance_m, node = cKDTree(nodes_xy).query(project(lat, lon, origin))
-    return np.asarray(node, dtype=np.int64), np.asarray(distance_m, dtype=float)
 
 
 def check_replay(scenario: Scenario) -> str:

@@ -13,7 +13,7 @@ from gridsim.cli import main
 from tests.conftest import SMALL
 
 FILES = ("summary.json", "scenario.json", "incidents.parquet", "dispatches.parquet",
-         "volunteers.parquet", "mediation.parquet")
+         "volunteers.parquet", "mediation.parquet", "coverage.parquet")
 
 
 def _run(out: Path, *args: str) -> None:

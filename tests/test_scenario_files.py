@@ -91,3 +91,15 @@ def test_the_app_dispatch_what_if_keeps_the_ambitious_settings(default: Scenario
     assert default.dispatch.volunteer_activation_scale < 0.05  # the calibrated as-is city
     # the same city: only behaviour differs
     assert what_if.city == default.city and what_if.zones == default.zones
+
+
+SHIPPED = sorted(p for p in (ROOT / "scenarios").glob("*.toml") if "targets" not in p.name)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_scenario_json_reads_back_as_the_same_scenario(path: Path) -> None:
+    # a results folder's scenario.json (every field, defaults included) is what
+    # `gridsim report` validates again; a check on which fields were given must not
+    # reject it (roam_block_h and shelter_types once did, on the default scenario)
+    scenario = load_scenario(path)
+    assert Scenario.model_validate(scenario.model_dump(mode="json")) == scenario

@@ -362,7 +362,7 @@ def test_platform_helpers_are_not_dispatches_and_the_summary_reports_them(
     (kinds_override(a={"share": 1.0, "work_hours": [9, 17]}),
      "volunteers.kinds.a.work_hours: only for where"),
     (kinds_override(a={"share": 1.0, "where": "post", "work_hours": [9, 17],
-                       "roam_block_h": 2}), "volunteers.kinds.a.roam_block_h: only for"),
+                       "roam_block_h": 3}), "volunteers.kinds.a.roam_block_h: only for"),
     (kinds_override(a={"share": 1.0, "where": "office"}), "volunteers.kinds.a.where"),
     ("platform={tasks = {fire = {radius_m = 500, engagement = 0.1}}}",
      "platform.tasks: unknown incident type 'fire'"),

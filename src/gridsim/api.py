@@ -14,6 +14,7 @@ import numpy as np
 from gridsim import __version__
 from gridsim.calls.compare import MEASURES, Comparison, compare_calls
 from gridsim.calls.replay import ReplayedCalls, replay_calls
+from gridsim.coverage import CellCoverage, cell_coverage, node_cells
 from gridsim.dispatch import mediation as med
 from gridsim.dispatch.platform import COLUMNS as PLATFORM_COLUMNS
 from gridsim.dispatch.volunteers import TRAVEL_MODES, volunteer_travel
@@ -37,18 +38,24 @@ class RunResult:
     summary: dict[str, Any]
     setup_s: float  # building the world
     wall_s: float  # drawing incidents, simulating and summarising
+    coverage: CellCoverage  # by cell: the coverage table and the equity summary
     # a [replay] run: the logged calls behind the incidents, recorded vs simulated
     replay: ReplayedCalls | None = None
     comparison: Comparison | None = None
+
+
+REPORT_ONLY_KEYS = ("coverage",)  # how coverage is tabulated: no simulated number changes
 
 
 def scenario_digest(scenario: Scenario) -> str:
     """Return the SHA-256 of the scenario's canonical JSON: what a baseline is tied to.
 
     Values left at their defaults are not part of it, so a new optional setting does not
-    orphan every baseline; a changed default shows up in the metrics instead.
+    orphan every baseline; a changed default shows up in the metrics instead. Nor are
+    the keys that only shape reports (``REPORT_ONLY_KEYS``): they change no metric.
     """
-    canonical = json.dumps(scenario.model_dump(mode="json", exclude_defaults=True),
+    canonical = json.dumps(scenario.model_dump(mode="json", exclude_defaults=True,
+                                               exclude=set(REPORT_ONLY_KEYS)),
                            sort_keys=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -84,6 +91,8 @@ def run(
         **summarize(records, world.district_names, world.node_district,
                     warmup_s=scenario.warmup_hours * 3600.0, fleets=world.fleets),
     }
+    coverage = run_coverage(records, world)
+    summary["coverage"] = coverage.summary
     if world.city_source:  # an imported city: what came from files, what was derived
         summary["city"] = world.city_source
     comparison = None
@@ -93,9 +102,18 @@ def run(
         summary["replay"] = {**replayed.facts, "comparison": comparison.summary}
     return RunResult(
         scenario=scenario, seed=seed, world=world, records=records, summary=summary,
-        setup_s=built - started, wall_s=time.perf_counter() - built,
+        coverage=coverage, setup_s=built - started, wall_s=time.perf_counter() - built,
         replay=replayed, comparison=comparison,
     )
+
+
+def run_coverage(records: SimulationRecords, world: World) -> CellCoverage:
+    """Return the run's coverage by cell, counting calls after the warm-up."""
+    scenario = world.scenario
+    counted = records.incidents.t_call_s >= scenario.warmup_hours * 3600.0
+    cells = node_cells(scenario.coverage, world.zones.node_grid, world.zones.node_station)
+    return cell_coverage(records, scenario.coverage, cells, world.node_population,
+                         world.node_district, world.district_names, counted)
 
 
 def result_files(result: RunResult) -> dict[str, Writer]:
@@ -164,6 +182,9 @@ def result_files(result: RunResult) -> dict[str, Writer]:
             ),
         }),
     }
+    coverage = dict(result.coverage.columns)
+    coverage["district"] = categorical(coverage["district"], world.district_names)
+    files["coverage.parquet"] = parquet_writer(coverage)
     if result.replay is not None and result.comparison is not None:
         files["replay.parquet"] = replay_writer(result.replay, result.comparison, world)
     return files

@@ -125,7 +125,7 @@ def _file_digests(files: dict[str, str]) -> dict[str, str]:
 # key not listed here (including any new one) counts as part of the world.
 WORLD_INDEPENDENT_KEYS = frozenset({
     "name", "description", "seed", "duration_days", "warmup_hours", "incidents", "costs",
-    "missing_person", "output",
+    "missing_person", "output", "coverage",
     # of dispatch, only the radii are read (catchments.py): the rest is run behaviour
     "dispatch.volunteer_max_dispatched", "dispatch.mediation_types", "dispatch.jurisdiction",
     "dispatch.neighbour_stations", "dispatch.volunteer_activation_scale",
@@ -153,7 +153,7 @@ class WorldMemo:
     ``get(scenario)`` returns the previous world, its scenario replaced by ``scenario``
     (``dataclasses.replace``), when the two scenarios differ only in
     ``WORLD_INDEPENDENT_KEYS`` (incidents, seed, duration_days, warmup_hours, costs,
-    output, name, description, missing_person); otherwise it builds a new world and keeps
+    output, name, description, missing_person, coverage); otherwise it builds a new world and keeps
     that one. Runs never change a world, so sharing it is safe. One world is held at a
     time, so a sweep that alternates between cities rebuilds (from the disk cache).
     """

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gridsim.output import GENERATOR, write_text_atomic
+from gridsim.report.coverage_figure import ring_coverage_map
 from gridsim.report.figures import (
     alerts_histogram,
     by_hour,
@@ -43,6 +44,9 @@ def render(results: Results, world: World, run_time_s: float | None) -> str:
     figures = [
         ("Response time by responder kind", response_cdf(results)),
         ("p90 time to first arrival by district", district_map(results, world)),
+        *([("Ring coverage by cell: share of incidents reached within each ring",
+            ring_coverage_map(results.coverage, world))] if results.coverage is not None
+          else []),
         ("Incidents and busy police units by hour of day", by_hour(results)),
         ("Volunteer alerts per volunteer", alerts_histogram(results)),
     ]
@@ -84,6 +88,7 @@ def render(results: Results, world: World, run_time_s: float | None) -> str:
             for kind, g in s["by_responder_kind"].items()
         ]),
         *_utilisation_by_hour(s.get("utilisation_by_hour")),
+        *_equity(s.get("coverage"), results.coverage, world.district_names),
         *_replay(s.get("replay"), results.replay),
         "<h2>Figures</h2>",
     ]
@@ -158,6 +163,55 @@ def _compare_row(label: str, g: dict[str, Any]) -> list[Any]:
 
 def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _equity(facts: dict[str, Any] | None, cells: dict[str, Any] | None,
+            district_names: tuple[str, ...]) -> list[str]:
+    """Return the coverage and equity section (none for results without coverage)."""
+    if facts is None or cells is None:
+        return []
+    rings = [f"{r:g}" for r in facts["rings_s"]]
+    unit = facts["cells"][:-1]
+    parts = [
+        f"<h2>Coverage and equity by {_e(unit)}</h2>",
+        f"<p>{facts['cell_count']:,} {_e(facts['cells'])}; {facts['cells_rated']:,} had at "
+        f"least {facts['min_incidents']} incidents and are rated by p90 "
+        f"({_pct(facts['population_share_in_cells_rated'])} of residents live in them). "
+        "Share of incidents reached within each ring, weighted by each cell's residents "
+        "(the incident-weighted share in brackets).</p>",
+        _table(["responder", *(f"within {float(r) / 60:g} min" for r in rings)], [
+            [group.replace("_", " "), *(
+                f"{_pct(shares[r])} ({_pct(facts['incident_share_within_s'][group][r])})"
+                for r in rings)]
+            for group, shares in facts["population_weighted_share_within_s"].items()
+        ]),
+    ]
+    worst = facts.get("worst")
+    if worst is None:
+        return [*parts, "<p>Too few rated cells for the Gini and the worst cells; run "
+                        "longer (duration_days) or use larger cells (coverage.cells).</p>"]
+    lookup = {int(c): k for k, c in enumerate(cells["cell"])}
+    rows = []
+    for cell in worst["cells"]:
+        k = lookup[cell]
+        rows.append([f"{unit} {cell}", str(cells["district"][k]),
+                     f"{cells['population'][k]:,.0f}", f"{cells['incidents'][k]:,}",
+                     _min(cells["first_arrival_p90_s"][k]),
+                     f"{_min(cells['first_arrival_p90_ci_low_s'][k])} – "
+                     f"{_min(cells['first_arrival_p90_ci_high_s'][k])}"])
+    who = ", ".join(f"{name} {count:,.0f}" for name, count in
+                    worst["residents_by_district"].items())
+    return [
+        *parts,
+        f"<p>Gini of the cells' p90 first arrival (population-weighted): "
+        f"<b>{facts['gini_of_p90_first_arrival']:.3f}</b>. The worst "
+        f"{worst['share_of_rated_cells']:.0%} of rated cells hold {worst['population']:,} "
+        f"residents ({_pct(worst['population_share'])}: {_e(who)}); their p90 averages "
+        f"{_min(worst['p90_first_arrival_s_mean'])} min against "
+        f"{_min(worst['p90_first_arrival_s_mean_elsewhere'])} elsewhere.</p>",
+        _table([unit, "district", "residents", "incidents", "first p90 (min)", "95% CI"],
+               rows),
+    ]
 
 
 def _utilisation_by_hour(by_hour: dict[str, list[float | None]] | None) -> list[str]:

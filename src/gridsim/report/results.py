@@ -25,6 +25,7 @@ REQUIRED_COLUMNS = {  # table: numeric columns the report reads
     "volunteers": ("alerts",),
 }
 REPLAY_COLUMNS = ("t_call_s", "recorded_response_s", "simulated_response_s")  # replay runs
+COVERAGE_COLUMNS = ("cell", "population", "incidents", "first_arrival_p90_s")
 
 
 class _Part(BaseModel):
@@ -83,6 +84,7 @@ class Results:
     dispatches: dict[str, np.ndarray]
     volunteer_alerts: np.ndarray
     replay: dict[str, np.ndarray] | None = None  # replay.parquet of a [replay] run
+    coverage: dict[str, np.ndarray] | None = None  # coverage.parquet (none: older results)
 
 
 def read_results(folder: Path) -> Results:
@@ -108,6 +110,8 @@ def read_results(folder: Path) -> Results:
                   for name, columns in REQUIRED_COLUMNS.items()}
         replay = _columns(folder / "replay.parquet", REPLAY_COLUMNS) if (
             "replay" in summary) else None
+        coverage = _columns(folder / "coverage.parquet", COVERAGE_COLUMNS) if (
+            "coverage" in summary and (folder / "coverage.parquet").exists()) else None
     except ValidationError as exc:
         raise InputError(f"{folder}: summary.json or scenario.json: "
                          f"{describe_validation_error(exc)}; run the scenario again") from None
@@ -121,7 +125,8 @@ def read_results(folder: Path) -> Results:
                          "incidents.parquet does not hold; run the scenario again")
     return Results(folder=folder, summary=summary, scenario=scenario,
                    incidents=tables["incidents"], dispatches=tables["dispatches"],
-                   volunteer_alerts=tables["volunteers"]["alerts"], replay=replay)
+                   volunteer_alerts=tables["volunteers"]["alerts"], replay=replay,
+                   coverage=coverage)
 
 
 def _columns(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:

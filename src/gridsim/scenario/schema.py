@@ -581,6 +581,9 @@ WorkStart = Annotated[int, Field(ge=0, le=23)]
 WorkEnd = Annotated[int, Field(ge=0, le=24)]
 
 
+DEFAULT_ROAM_BLOCK_H = 2
+
+
 class VolunteerKind(Model):
     """One kind of organised volunteer: its share, where it is by hour, availability, travel.
 
@@ -595,7 +598,8 @@ class VolunteerKind(Model):
     where: VolunteerWhere = "home"
     # [start_h, end_h): whole hours of the day, may wrap midnight ([20, 8]); [0, 24] all day
     work_hours: tuple[WorkStart, WorkEnd] | None = None
-    roam_block_h: Annotated[int, Field(ge=1, le=24)] = 2
+    # roaming only (ASSUMPTION by default: a new place every 2 hours)
+    roam_block_h: Annotated[int, Field(ge=1, le=24)] = DEFAULT_ROAM_BLOCK_H
     area: Literal["station", "district"] = "station"
     availability_by_hour: Annotated[
         list[Probability], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)
@@ -614,7 +618,9 @@ class VolunteerKind(Model):
         elif self.work_hours[0] == self.work_hours[1]:
             raise ValueError(f"work_hours: start and end are the same hour (got "
                              f"{list(self.work_hours)}); give [0, 24] for all day")
-        if self.where != "roaming" and "roam_block_h" in self.model_fields_set:
+        # a value, not whether the key was given: a results folder's scenario.json
+        # repeats every default and must read back
+        if self.where != "roaming" and self.roam_block_h != DEFAULT_ROAM_BLOCK_H:
             raise ValueError('roam_block_h: only for where = "roaming"; remove it')
         return self
 
@@ -709,6 +715,9 @@ def _default_watch_point_kinds() -> dict[str, WatchPointKind]:
     }
 
 
+DEFAULT_SHELTER_TYPES = ("person_in_need", "assault")
+
+
 class WatchPoints(Model):
     """Peace watch points: fixed, open 24 h; staff help incidents next to them, as they can.
 
@@ -728,7 +737,8 @@ class WatchPoints(Model):
     kinds: Annotated[dict[str, WatchPointKind], Field(min_length=1)] = Field(
         default_factory=_default_watch_point_kinds
     )
-    shelter_types: list[str] = Field(default_factory=lambda: ["person_in_need", "assault"])
+    # the default names the Nanjing types: those of them the scenario has apply
+    shelter_types: list[str] = Field(default_factory=lambda: list(DEFAULT_SHELTER_TYPES))
     shelter_radius_m: NonNegativeFloat = 50.0
     alarm_radius_m: NonNegativeFloat = 0.0  # 0: points raise no alarm
     alarm_prob: Probability = 0.0
@@ -743,6 +753,10 @@ class WatchPoints(Model):
                 f"alarm_radius_m: is {self.alarm_radius_m:g} but points see only as far as "
                 f"radius_m = {self.radius_m:g}; lower it or raise radius_m")
         return self
+
+    def shelter_type_names(self, type_names: tuple[str, ...] | list[str]) -> list[str]:
+        """Return the incident types whose person in need may take refuge at a point."""
+        return [name for name in self.shelter_types if name in type_names]
 
 
 class Dispatch(Model):
@@ -929,6 +943,27 @@ class Output(Model):
 REPLAY_FILE_KEYS = ("log", "mapping")
 
 
+class Coverage(Model):
+    """How coverage and equity are reported by cell (``gridsim.coverage``)."""
+
+    # the cells: the scenario's grids (H3 cells or squares on an imported city) or the
+    # police stations' areas
+    cells: Literal["grids", "stations"] = "grids"
+    # the "1-3-5 minute" quick-response circles of the Nanjing police (2022)
+    rings_s: Annotated[list[Annotated[float, Field(gt=0.0, le=86_400.0)]],
+                       Field(min_length=1, max_length=6)] = [60.0, 180.0, 300.0]
+    # a cell's percentiles need this many incidents (fewer: reported as missing)
+    min_incidents: Annotated[int, Field(ge=5, le=100_000)] = 10
+    worst_share: Annotated[float, Field(gt=0.0, le=0.5)] = 0.10  # the "worst cells" cut
+
+    @model_validator(mode="after")
+    def _check(self) -> Coverage:
+        if sorted(set(self.rings_s)) != list(self.rings_s):
+            raise ValueError(f"rings_s: must be increasing with no repeats (got "
+                             f"{self.rings_s}); for example [60, 180, 300]")
+        return self
+
+
 class Replay(Model):
     """Incidents taken from a call log instead of the Poisson process (``gridsim.calls``).
 
@@ -966,6 +1001,7 @@ class Scenario(Model):
     dispatch: Dispatch = Dispatch()
     incidents: Annotated[dict[str, IncidentType], Field(min_length=1)]
     costs: Costs = Costs()
+    coverage: Coverage = Coverage()
     missing_person: MissingPerson | None = None
     replay: Replay | None = None  # incidents from a call log (none: the Poisson process)
     output: Output = Output()
@@ -1020,9 +1056,11 @@ class Scenario(Model):
                     f"incidents.{type_name}.responders: lists 'traffic_police' but "
                     "traffic_police.units is 0; give the fleet units or list 'police'")
         # the default names the Nanjing types; other scenarios need not have them
-        shelter_given = "shelter_types" in self.watch_points.model_fields_set
-        for type_name in self.watch_points.shelter_types:
-            if shelter_given and type_name not in self.incidents:
+        # the default names the Nanjing types; other scenarios need not have them (a check
+        # on whether the key was given would reject a results folder's scenario.json)
+        listed = self.watch_points.shelter_types
+        for type_name in listed if listed != list(DEFAULT_SHELTER_TYPES) else ():
+            if type_name not in self.incidents:
                 raise ValueError(
                     f"watch_points.shelter_types: unknown incident type {type_name!r}; "
                     f"allowed: {', '.join(sorted(self.incidents))}"

@@ -48,17 +48,20 @@ def node_cells(settings: Coverage, node_grid: np.ndarray, node_station: np.ndarr
     return np.asarray(node_grid if settings.cells == "grids" else node_station, dtype=np.int64)
 
 
-def group_arrivals_s(records: SimulationRecords) -> dict[str, np.ndarray]:
-    """Return, per responder group, each incident's earliest arrival after the call (nan: none)."""
-    n = records.incidents.count
-    d = records.dispatches
-    delay = d["t_arrive_s"] - records.incidents.t_call_s[d["incident"]]
+def group_arrivals_s(t_call_s: np.ndarray, dispatches: dict[str, np.ndarray]
+                     ) -> dict[str, np.ndarray]:
+    """Return, per responder group, each incident's earliest arrival after the call (nan: none).
+
+    ``dispatches`` holds the log's ``incident``, ``kind`` (codes) and ``t_arrive_s``.
+    """
+    incident = dispatches["incident"]
+    delay = dispatches["t_arrive_s"] - t_call_s[incident]
     arrivals = {}
     for group, kinds in GROUPS.items():
         rows = (np.ones(delay.shape[0], dtype=bool) if kinds is None
-                else np.isin(d["kind"], [KIND_CODE[k] for k in kinds]))
-        best = np.full(n, np.inf)
-        np.minimum.at(best, d["incident"][rows], delay[rows])
+                else np.isin(dispatches["kind"], [KIND_CODE[k] for k in kinds]))
+        best = np.full(t_call_s.shape[0], np.inf)
+        np.minimum.at(best, incident[rows], delay[rows])
         arrivals[group] = np.where(np.isfinite(best), best, np.nan)
     return arrivals
 
@@ -69,10 +72,11 @@ def cell_coverage(records: SimulationRecords, settings: Coverage, cell_of_node: 
     """Return the coverage table and equity summary of the ``counted`` incidents."""
     cell_count = int(cell_of_node.max()) + 1
     population = np.bincount(cell_of_node, weights=node_population, minlength=cell_count)
-    cell_district = _majority(cell_of_node, node_district, node_population, cell_count)
+    cell_district = cell_districts(cell_of_node, node_district, node_population, cell_count)
     incident_cell = cell_of_node[records.incidents.node][counted]
     incidents = np.bincount(incident_cell, minlength=cell_count)
-    arrivals = {g: a[counted] for g, a in group_arrivals_s(records).items()}
+    arrivals = {g: a[counted] for g, a in group_arrivals_s(records.incidents.t_call_s,
+                                                           records.dispatches).items()}
     columns: dict[str, np.ndarray] = {
         "cell": np.arange(cell_count, dtype=np.int32),
         "district": cell_district.astype(np.int16),
@@ -153,7 +157,7 @@ def weighted_gini(values: np.ndarray, weights: np.ndarray) -> float:
     return 2.0 * pairs / (2.0 * total * total * mean)
 
 
-def _majority(cell_of_node: np.ndarray, node_district: np.ndarray,
+def cell_districts(cell_of_node: np.ndarray, node_district: np.ndarray,
               node_population: np.ndarray, cell_count: int) -> np.ndarray:
     """Return each cell's district: the one most of its residents (or nodes) live in."""
     district_count = int(node_district.max()) + 1

@@ -70,6 +70,7 @@ from gridsim.regress import (
 from gridsim.regress import compare as compare_to_baseline
 from gridsim.report.figures import png_bytes, sweep_figure, time_to_find_cdf
 from gridsim.report.html import write_report
+from gridsim.report.map_page import write_map_page
 from gridsim.report.results import read_results
 from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
@@ -454,16 +455,21 @@ def _report(
     results = read_results(folder)
     if out is not None:
         check_output_file(out, "--out")
+        check_output_file(out.with_name(out.stem + "-map.html"), "--out")
     if world is None or world.scenario != results.scenario:
         world = build_world(results.scenario)
     path = write_report(results, world, out or folder / REPORT_NAME, run_time_s)
+    map_path = write_map_page(results, world, folder / MAP_NAME if out is None
+                              else out.with_name(out.stem + "-map.html"))
     if out is None:
         add_to_manifest(folder, REPORT_NAME)
-    print(f"wrote {path}")
+        add_to_manifest(folder, MAP_NAME)
+    print(f"wrote {path} and {map_path} (the interactive map)")
     return EXIT_OK
 
 
 REPORT_NAME = "report.html"
+MAP_NAME = "map.html"
 
 
 def _regress(args: argparse.Namespace, console: Console) -> int:

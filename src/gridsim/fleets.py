@@ -7,7 +7,7 @@ the engine keeps who is busy in arrays of its own, so one world serves many runs
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -75,6 +75,21 @@ class Fleets:
         default_factory=lambda: empty_fleet("part_time_mediator"))
     street_posts: Fleet = field(default_factory=lambda: empty_fleet("street_post"))
     traffic_police: Fleet = field(default_factory=lambda: empty_fleet("traffic_police"))
+    # the watch points that came from watch_points.extra_sites (none: every point is the city's)
+    watch_point_extra_node: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int32))
+
+    def watch_point_added(self) -> np.ndarray:
+        """Return a bool per watch point: was it added from ``watch_points.extra_sites``."""
+        return np.isin(self.watch_point_node, self.watch_point_extra_node)
+
+    def with_watch_points(self, nodes: np.ndarray) -> Fleets:
+        """Return these fleets with watch points added at ``nodes`` (one per node at most)."""
+        new = np.setdiff1d(np.asarray(nodes, dtype=np.int32), self.watch_point_node)
+        return replace(self, watch_point_node=np.union1d(self.watch_point_node, new
+                                                         ).astype(np.int32),
+                       watch_point_extra_node=np.union1d(self.watch_point_extra_node, new
+                                                         ).astype(np.int32))
 
     def station_fleets(self) -> tuple[Fleet, ...]:
         """Return the fleets dispatched from stations (utilisation is reported for them).

@@ -19,10 +19,12 @@ import numpy as np
 from gridsim.cache import ArrayCache, Arrays, cache_key, default_cache_dir
 from gridsim.catchments import Catchments, build_catchments
 from gridsim.city.explicit import explicit_city, explicit_zones
+from gridsim.city.layers import read_points
 from gridsim.city.network import RoadNetwork
 from gridsim.city.real_city import IMPORT_VERSION, city_source, osm_city_arrays
 from gridsim.city.synthetic import generate_city
 from gridsim.city.zones import ZoneMap, build_zones
+from gridsim.errors import InputError
 from gridsim.fleets import Fleets, build_fleets
 from gridsim.patrol import PatrolPoints, build_patrol_points
 from gridsim.rng import stream
@@ -78,6 +80,10 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
     fleets = build_fleets(scenario, zones, node_population, arrays.get("watch_point_node"))
     positions = place_volunteers(scenario, fleets.volunteers.base_node, zones.node_station,
                                  node_district, node_population)
+    extra = scenario.watch_points.extra_sites
+    if extra is not None:
+        fleets = fleets.with_watch_points(extra_site_nodes(
+            scenario, network, arrays.get("node_lat_lon"), node_district, extra))
     return World(
         scenario=scenario,
         network=network,
@@ -100,6 +106,30 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
         node_lat_lon=arrays.get("node_lat_lon"),
         node_place=arrays.get("node_place"),
     )
+
+
+def extra_site_nodes(scenario: Scenario, network: RoadNetwork, node_lat_lon: np.ndarray | None,
+                     node_district: np.ndarray, path: str) -> np.ndarray:
+    """Return the road node nearest each point of the layer file at ``path``.
+
+    Raises ``InputError`` for a point farther than ``extra_sites_snap_max_m`` from a road.
+    """
+    from gridsim.calls.fit import DistrictLocator  # calls/ imports this module
+
+    layer = read_points(path)
+    what = "watch_points.extra_sites"
+    locator = DistrictLocator.of_nodes(scenario, network.xy_m, node_lat_lon, node_district,
+                                       what)
+    node, distance_m = locator.nearest(layer.lat, layer.lon)
+    limit_m = scenario.watch_points.extra_sites_snap_max_m
+    far = np.flatnonzero(distance_m > limit_m)
+    if far.shape[0]:
+        raise InputError(
+            f"{path}: {far.shape[0]} of {layer.count} points lie more than {limit_m:g} m "
+            f"from the nearest road (first: {layer.ids[int(far[0])]} at "
+            f"{distance_m[far[0]]:,.0f} m); move them onto the city or raise "
+            f"{what}_snap_max_m")
+    return node.astype(np.int32)
 
 
 def _file_digests(files: dict[str, str]) -> dict[str, str]:

@@ -75,16 +75,25 @@ class DistrictLocator:
     @classmethod
     def of_world(cls, world: World, what: str) -> DistrictLocator:
         """Return the locator of a built world (``what`` names the caller in errors)."""
-        city = world.scenario.city
-        if world.node_lat_lon is not None:  # an imported city: its nodes' own coordinates
-            lat_lon = world.node_lat_lon
-            origin = (float(np.median(lat_lon[:, 0])), float(np.median(lat_lon[:, 1])))
-            nodes_xy = project(lat_lon[:, 0], lat_lon[:, 1], origin)
+        return cls.of_nodes(world.scenario, world.network.xy_m, world.node_lat_lon,
+                            world.node_district, what)
+
+    @classmethod
+    def of_nodes(cls, scenario: Scenario, node_xy_m: np.ndarray,
+                 node_lat_lon: np.ndarray | None, node_district: np.ndarray, what: str
+                 ) -> DistrictLocator:
+        """Return the locator of a city's road nodes (an imported city's have lat/lon)."""
+        city = scenario.city
+        names = tuple(d.name for d in city.districts)
+        if node_lat_lon is not None:  # an imported city: its nodes' own coordinates
+            origin = (float(np.median(node_lat_lon[:, 0])),
+                      float(np.median(node_lat_lon[:, 1])))
+            nodes_xy = project(node_lat_lon[:, 0], node_lat_lon[:, 1], origin)
         elif city.explicit is None:  # a synthetic city: metres from its origin
-            origin, nodes_xy = city_origin(city), world.network.xy_m
+            origin, nodes_xy = city_origin(city), node_xy_m
         else:
             raise _no_coordinates(what)
-        return cls(world.district_names, origin, cKDTree(nodes_xy), world.node_district)
+        return cls(names, origin, cKDTree(nodes_xy), node_district)
 
     def nearest(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return each point's nearest road node and its distance to it (m)."""

@@ -45,6 +45,14 @@ def project(lat: np.ndarray, lon: np.ndarray, origin: tuple[float, float]) -> np
     return np.column_stack([x, y])
 
 
+def unproject(xy_m: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
+    """Return (N, 2) lat/lon of local metres ``xy_m``: the inverse of ``project``."""
+    lat0, lon0 = origin
+    lat = lat0 + xy_m[:, 1] / METRES_PER_DEG_LAT
+    lon = lon0 + xy_m[:, 0] / (METRES_PER_DEG_LON_AT_EQUATOR * np.cos(np.radians(lat0)))
+    return np.column_stack([lat, lon])
+
+
 def generate_city(city: City) -> CityMap:
     """Return a connected synthetic road network for ``city`` (deterministic in its seed)."""
     rng = stream(city.seed, "city.nodes")

@@ -110,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calibrate(args)
         if args.command == "report":
             return _report(args.results, args.out, None)
+        if args.command == "place":
+            from gridsim.cli.place import place_command
+
+            return place_command(args, console)
         if args.command == "calls":
             from gridsim.cli.calls import calls_command
 

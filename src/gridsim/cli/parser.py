@@ -185,6 +185,26 @@ def build_parser() -> argparse.ArgumentParser:
                                   f"baseline (default {DEFAULT_BASELINE_REPLICATIONS})")
     _add_overrides(regress_cmd)
 
+    place_cmd = sub.add_parser(
+        "place", help="propose sites for new watch points and check them by simulation")
+    place_cmd.add_argument(
+        "scenario", nargs="?", help="scenario TOML (default: the embedded Nanjing scenario)")
+    _add_overrides(place_cmd)
+    place_cmd.add_argument("--count", type=positive_int, default=10, metavar="K",
+                           help="new watch points to propose (default 10)")
+    place_cmd.add_argument("--ring-s", type=positive_float, metavar="S",
+                           help="reach them within S seconds (default: the middle of "
+                                "coverage.rings_s, 180)")
+    place_cmd.add_argument("--days", type=positive_float, metavar="D",
+                           help="simulated days per run (default: the scenario's)")
+    place_cmd.add_argument("--replications", type=positive_int, default=10, metavar="R",
+                           help="training runs, and check runs before and after (default 10, "
+                                "at least 2)")
+    place_cmd.add_argument("--seed", type=seed_value, help="root seed (default: the scenario's)")
+    place_cmd.add_argument("--out", type=Path,
+                           help="folder (default: results/NAME-place)")
+    place_cmd.add_argument("--quiet", action="store_true", help="no progress lines")
+
     calls_cmd = sub.add_parser("calls", help="real call logs (CAD exports): fit scenario inputs")
     calls_sub = calls_cmd.add_subparsers(dest="calls_command", required=True, metavar="{fit}",
                                          parser_class=_Parser)
@@ -243,6 +263,17 @@ def design_count(text: str) -> int:
 def seed_value(text: str) -> int:
     """Return ``text`` as a seed: a whole number from 0 to 2**63 - 1."""
     return _bounded_int(text, 0, MAX_SEED, "a seed (a whole number >= 0)")
+
+
+def positive_float(text: str) -> float:
+    """Return ``text`` as a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}") from None
+    if not (0.0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def worker_count(text: str) -> int:

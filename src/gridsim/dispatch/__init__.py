@@ -151,7 +151,8 @@ class Dispatcher:
             )
         self.watch_points = WatchPointStaff(
             scenario.watch_points, incidents, catchments.watch_point, catchments.watch_point_m,
-            fleets.watch_point_node, log, scenario.city.walk_speed_mps, seed, scenario.city.seed,
+            fleets.watch_point_node, fleets.watch_point_added(), log,
+            scenario.city.walk_speed_mps, seed, scenario.city.seed,
         )
         activation_delay_s = np.array([t.activation_delay_s for t in types])
         scale = scenario.dispatch.volunteer_activation_scale

@@ -37,17 +37,20 @@ OUTCOME_NAMES = ("not_asked", "none_in_reach", "stays_at_site", "unable",
                  "refused_capacity", "helped")
 
 
-def watch_point_sites(cfg: WatchPoints, count: int, city_seed: int
+def watch_point_sites(cfg: WatchPoints, added: np.ndarray, city_seed: int
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return each point's kind (index into ``cfg.kinds``), staff and may-leave flag.
 
     Kinds are drawn by share from the city's seed, so every run of a world sees the same
-    points; point k's kind depends only on k.
+    points; the k-th of the city's own points has the same kind whatever points are
+    ``added`` (``watch_points.extra_sites``, drawn from a stream of their own).
     """
     kinds = list(cfg.kinds.values())
     share = np.array([kind.share for kind in kinds], dtype=float)
     bounds = np.cumsum(share / share.sum())
-    u = stream(city_seed, "watch_points.kinds").random(count)
+    u = np.empty(added.shape[0])
+    u[~added] = stream(city_seed, "watch_points.kinds").random(int((~added).sum()))
+    u[added] = stream(city_seed, "watch_points.kinds.extra_sites").random(int(added.sum()))
     kind = np.minimum(np.searchsorted(bounds, u, side="right"), len(kinds) - 1)
     staff = np.array([k.staff for k in kinds], dtype=np.int64)[kind]
     may_leave = np.array([k.may_leave for k in kinds], dtype=bool)[kind]
@@ -59,11 +62,11 @@ class WatchPointStaff:
 
     def __init__(
         self, cfg: WatchPoints, incidents: Incidents, watch_point: np.ndarray,
-        watch_point_m: np.ndarray, point_node: np.ndarray, log: DispatchLog,
-        walk_speed_mps: float, seed: int, city_seed: int,
+        watch_point_m: np.ndarray, point_node: np.ndarray, point_added: np.ndarray,
+        log: DispatchLog, walk_speed_mps: float, seed: int, city_seed: int,
     ) -> None:
         """Serve ``incidents`` from each node's nearest point (``watch_point``, road metres)."""
-        _, staff, may_leave = watch_point_sites(cfg, point_node.shape[0], city_seed)
+        _, staff, may_leave = watch_point_sites(cfg, point_added, city_seed)
         self._incident_node = incidents.node
         self._incident_type = incidents.type_id
         shelter_types = cfg.shelter_type_names(incidents.type_names)

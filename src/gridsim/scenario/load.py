@@ -58,8 +58,9 @@ def parse_scenario(
 ) -> Scenario:
     """Return the validated scenario parsed from TOML ``text`` (``source`` names it).
 
-    File paths in ``city.osm`` and ``replay`` are made absolute, relative to ``base_dir``
-    (default: the folder of the file ``source`` names, else the working directory).
+    File paths in ``city.osm``, ``replay`` and ``watch_points`` are made absolute,
+    relative to ``base_dir`` (default: the folder of the file ``source`` names, else the
+    working directory).
     """
     try:
         data = tomllib.loads(text)
@@ -72,8 +73,7 @@ def parse_scenario(
         apply_override(data, override)
     if base_dir is None:
         base_dir = Path(source).parent if Path(source).is_file() else Path.cwd()
-    _resolve_osm_paths(data, base_dir)
-    _resolve_replay_paths(data, base_dir)
+    _resolve_paths(data, base_dir)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -84,29 +84,29 @@ def parse_scenario(
         raise InputError(f"{source}: {message}") from None
 
 
-def _resolve_osm_paths(data: dict[str, Any], base_dir: Path) -> None:
-    """Make the file paths of ``city.osm`` absolute (relative ones: to ``base_dir``)."""
+def _resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
+    """Make the scenario's file paths absolute (relative ones: to ``base_dir``).
+
+    An empty path drops an optional file (``--set city.osm.KEY=""``; TOML has no null);
+    the schema refuses an empty required one.
+    """
     city = data.get("city")
-    osm = city.get("osm") if isinstance(city, dict) else None
-    if not isinstance(osm, dict):
-        return
-    for key in OSM_FILE_KEYS:
-        value = osm.get(key)
-        if value == "":  # --set city.osm.KEY="" drops a layer (TOML has no null)
-            del osm[key]
-        elif isinstance(value, str):
-            osm[key] = os.path.abspath(base_dir / Path(value).expanduser())
-
-
-def _resolve_replay_paths(data: dict[str, Any], base_dir: Path) -> None:
-    """Make the file paths of ``replay`` absolute (relative ones: to ``base_dir``)."""
-    replay = data.get("replay")
-    if not isinstance(replay, dict):
-        return
-    for key in REPLAY_FILE_KEYS:
-        value = replay.get(key)
-        if isinstance(value, str) and value:
-            replay[key] = os.path.abspath(base_dir / Path(value).expanduser())
+    sections = (  # (section, its file keys, whether they are optional)
+        (city.get("osm") if isinstance(city, dict) else None, OSM_FILE_KEYS, True),
+        (data.get("replay"), REPLAY_FILE_KEYS, False),
+        (data.get("watch_points"), ("extra_sites",), True),
+    )
+    for section, keys, optional in sections:
+        if not isinstance(section, dict):
+            continue
+        for key in keys:
+            value = section.get(key)
+            if value == "" and optional:
+                del section[key]
+            elif value == "":
+                continue
+            elif isinstance(value, str):
+                section[key] = os.path.abspath(base_dir / Path(value).expanduser())
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:

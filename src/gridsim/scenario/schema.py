@@ -743,6 +743,10 @@ class WatchPoints(Model):
     alarm_radius_m: NonNegativeFloat = 0.0  # 0: points raise no alarm
     alarm_prob: Probability = 0.0
     alarm_report_s: Duration = Duration(dist="fixed", mean_s=30.0)
+    # more points at given places: a CSV (lat, lon columns) or GeoJSON of points, each
+    # put on its nearest road node within extra_sites_snap_max_m (gridsim place writes one)
+    extra_sites: str | None = None
+    extra_sites_snap_max_m: Annotated[float, Field(gt=0.0, le=100_000.0)] = 500.0
 
     @model_validator(mode="after")
     def _check(self) -> WatchPoints:

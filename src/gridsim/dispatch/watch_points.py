@@ -69,8 +69,7 @@ class WatchPointStaff:
         _, staff, may_leave = watch_point_sites(cfg, point_added, city_seed)
         self._incident_node = incidents.node
         self._incident_type = incidents.type_id
-        shelter_types = cfg.shelter_type_names(incidents.type_names)
-        self._shelters = [name in shelter_types for name in incidents.type_names]
+        self._shelters = [name in cfg.shelter_types for name in incidents.type_names]
         self._watch_point = watch_point
         self._watch_point_m = watch_point_m
         self._point_node = point_node.tolist()

@@ -758,10 +758,6 @@ class WatchPoints(Model):
                 f"radius_m = {self.radius_m:g}; lower it or raise radius_m")
         return self
 
-    def shelter_type_names(self, type_names: tuple[str, ...] | list[str]) -> list[str]:
-        """Return the incident types whose person in need may take refuge at a point."""
-        return [name for name in self.shelter_types if name in type_names]
-
 
 class Dispatch(Model):
     """Dispatch policy parameters shared by all incident types."""

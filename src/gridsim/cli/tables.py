@@ -139,9 +139,10 @@ def print_fraud(summary: dict[str, Any]) -> None:
     if summary["sweeps"]:
         sweeps = Table(title="Sweeps: one setting at a time on the same seeds; mean ± 95% CI "
                              "half-width")
-        for column in ("setting", "value", "loss prevented", "loss rate after warning",
+        sweeps.add_column("setting", justify="left", no_wrap=True, min_width=26)
+        for column in ("value", "loss prevented", "loss rate after warning",
                        "stopped before last", "officer h/day", "call-back wait s"):
-            sweeps.add_column(column, justify="left" if column == "setting" else "right")
+            sweeps.add_column(column, justify="right")
         shown = ""
         for row in summary["sweeps"]:
             sweeps.add_row("" if row["key"] == shown else row["key"], f"{row['value']:g}",

@@ -1006,6 +1006,55 @@ class Fraud(Model):
         return Fraud.model_validate(data)
 
 
+PostStaff = Literal["none", "police", "auxiliary", "grid_workers", "volunteers"]
+
+
+class SchoolWindow(Model):
+    """A school-run window: from ``start_h`` for ``length_h`` hours, within one day."""
+
+    start_h: HourOfDay
+    length_h: Annotated[float, Field(gt=0.0, le=24.0)]
+
+    @model_validator(mode="after")
+    def _check(self) -> SchoolWindow:
+        if self.start_h + self.length_h > 24.0:
+            raise ValueError(f"length_h: the window from {self.start_h:g} h runs past "
+                             "midnight; end it by 24 h")
+        return self
+
+
+class Schools(Model):
+    """School-run posts ("one school, one policy"): windows, posts, congestion, incidents.
+
+    Schools are the imported city's schools layer, else ``count`` nodes drawn by
+    population. In each window every school's post holds ``staff_per_post`` of
+    ``post_staff`` (patrol units or auxiliary police (street mediators) of the school's
+    station, grid workers or volunteers nearest it), who are then not free for calls;
+    car trips to nodes within ``congestion_radius_m`` of a school take
+    ``congestion_factor`` times longer in the windows; ``incident_type`` is drawn at
+    schools in the windows, at a rate per school and window that depends on staffing.
+    """
+
+    count: Count = 0
+    windows: Annotated[list[SchoolWindow], Field(min_length=1, max_length=8)]
+    post_staff: PostStaff = "police"
+    staff_per_post: Annotated[int, Field(ge=1, le=100)] = 1
+    congestion_factor: Annotated[float, Field(ge=1.0, le=10.0)] = 1.0
+    congestion_radius_m: Annotated[float, Field(gt=0.0, le=10_000.0)] = 500.0
+    incident_type: str | None = None
+    incidents_per_window_staffed: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+    incidents_per_window_unstaffed: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Schools:
+        spans = sorted((w.start_h, w.start_h + w.length_h) for w in self.windows)
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            if start < end:
+                raise ValueError("windows: two windows overlap; give each school-run "
+                                 "window its own hours")
+        return self
+
+
 class Costs(Model):
     """Yearly cost of one responder of each kind: what ``gridsim optimize`` minimises.
 
@@ -1095,6 +1144,7 @@ class Scenario(Model):
     costs: Costs = Costs()
     missing_person: MissingPerson | None = None
     fraud: Fraud | None = None  # the anti-fraud study instead of an incident day
+    schools: Schools | None = None  # school-run posts, congestion and incidents (none: off)
     replay: Replay | None = None  # incidents from a call log (none: the Poisson process)
     output: Output = Output()
 
@@ -1159,6 +1209,11 @@ class Scenario(Model):
                     f"watch_points.shelter_types: unknown incident type {type_name!r}; "
                     f"allowed: {', '.join(sorted(self.incidents))}"
                 )
+        school_type = self.schools.incident_type if self.schools is not None else None
+        if school_type is not None and school_type not in self.incidents:
+            raise ValueError(
+                f"schools.incident_type: unknown incident type {school_type!r}; allowed: "
+                f"{', '.join(sorted(self.incidents))}")
         for type_name in self.platform.tasks if self.platform is not None else ():
             if type_name not in self.incidents:
                 raise ValueError(

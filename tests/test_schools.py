@@ -122,3 +122,19 @@ def test_posts_hold_staff_who_then_miss_calls() -> None:
                 "police_arrival_s"]["mean"]
         later.append(p90["police"] - p90["grid_workers"])
     assert min(later) > 0, later
+
+
+@pytest.mark.parametrize("setting, message", [
+    ('schools.incident_type="crash"', "schools.incident_type: unknown incident type 'crash'"),
+    ("schools.windows=[{ start_h = 7, length_h = 2 }, { start_h = 8, length_h = 1 }]",
+     "schools.windows: two windows overlap"),
+    ("schools.windows=[{ start_h = 23, length_h = 2 }]", "runs past midnight"),
+    ('schools.post_staff="teachers"', "schools.post_staff"),
+])
+def test_bad_school_input_is_one_line(capsys: pytest.CaptureFixture[str], setting: str,
+                                      message: str) -> None:
+    from gridsim.cli import main
+
+    assert main(["validate", str(SCHOOL_RUN), "--set", setting]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err

@@ -24,6 +24,7 @@ from gridsim.log import RESPONDER_KINDS
 from gridsim.metrics import incident_outcomes, summarize
 from gridsim.output import Writer, categorical, json_writer, parquet_writer, write_folder
 from gridsim.scenario.schema import Scenario
+from gridsim.schools import add_school_incidents, school_summary
 from gridsim.world import World, build_world
 
 
@@ -81,6 +82,8 @@ def run(
     incidents = generate_incidents(
         scenario, world.node_district, seed, world.catchments.watch_point_m,
         world.incident_node_weight) if replayed is None else replayed.incidents
+    if scenario.schools is not None and replayed is None:
+        incidents = add_school_incidents(world, incidents, seed)
     records = simulate(world, incidents, seed, progress)
     summary = {
         "scenario": scenario.name,
@@ -93,6 +96,10 @@ def run(
     }
     coverage = run_coverage(records, world)
     summary["coverage"] = coverage.summary
+    if scenario.schools is not None:  # response inside and outside the school runs
+        summary["schools"] = school_summary(
+            world, incidents, incident_outcomes(records),
+            records.police_ops.get("school_posts", {}), scenario.warmup_hours * 3600.0)
     if world.city_source:  # an imported city: what came from files, what was derived
         summary["city"] = world.city_source
     comparison = None

@@ -155,7 +155,7 @@ def _file_digests(files: dict[str, str]) -> dict[str, str]:
 # key not listed here (including any new one) counts as part of the world.
 WORLD_INDEPENDENT_KEYS = frozenset({
     "name", "description", "seed", "duration_days", "warmup_hours", "incidents", "costs",
-    "missing_person", "output", "coverage",
+    "missing_person", "fraud", "schools", "output", "coverage",
     # of dispatch, only the radii are read (catchments.py): the rest is run behaviour
     "dispatch.volunteer_max_dispatched", "dispatch.mediation_types", "dispatch.jurisdiction",
     "dispatch.neighbour_stations", "dispatch.volunteer_activation_scale",

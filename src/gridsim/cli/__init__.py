@@ -35,6 +35,7 @@ from gridsim.cli.parser import (
 )
 from gridsim.cli.tables import (
     print_calibration,
+    print_fraud,
     print_search,
     print_sensitivity,
     print_summary,
@@ -171,6 +172,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         warn(line)
     if scenario.missing_person is not None:
         return _run_search(scenario, seed, out_dir, args.quiet)
+    if scenario.fraud is not None:
+        return _run_fraud(scenario, seed, out_dir, args.quiet)
     show_progress = not args.quiet and console.is_terminal
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
@@ -548,3 +551,27 @@ def _run_search(scenario: Scenario, seed: int, out_dir: Path, quiet: bool) -> in
     return EXIT_OK
 
 
+def _run_fraud(scenario: Scenario, seed: int, out_dir: Path, quiet: bool) -> int:
+    from gridsim.fraud.figures import interception_figure, sweep_figure
+    from gridsim.fraud.study import case_table, run_fraud_study, summarize_study
+
+    started = time.perf_counter()
+    spec = scenario.fraud
+    assert spec is not None
+    study = run_fraud_study(build_world(scenario), seed=seed)
+    summary = {"scenario": scenario.name, "seed": seed, **summarize_study(study, spec)}
+    cases = case_table(study.base)
+    write_folder(out_dir, {
+        "summary.json": json_writer(summary),
+        "scenario.json": json_writer(scenario.model_dump(mode="json")),
+        "fraud.parquet": parquet_writer(cases),
+        "loss_prevented_sweeps.png": bytes_writer(png_bytes(sweep_figure(summary))),
+        "interception_by_channel_hour.png": bytes_writer(png_bytes(
+            interception_figure(summary))),
+    }, "run")
+    if not quiet:
+        print_fraud(summary)
+    runs = len(study.base) + sum(len(r) for _, _, r in study.sweeps)
+    print(f"{runs} replications in {time.perf_counter() - started:.1f} s; results in "
+          f"{out_dir}/")
+    return EXIT_OK

@@ -115,6 +115,104 @@ def print_search(summary: dict[str, Any]) -> None:
               "from the last known point")
 
 
+def print_fraud(summary: dict[str, Any]) -> None:
+    """Print the anti-fraud study's figures with CIs, by channel, and each sweep."""
+    out = stdout_console()
+    figures = summary["figures"]
+    table = Table(title=f"Anti-fraud study: {summary['cases']:,} cases in "
+                        f"{summary['replications']} replications of "
+                        f"{summary['days_per_replication']:g} day(s); mean [95% CI]")
+    table.add_column("figure", justify="left")
+    table.add_column("mean [95% CI]", justify="right")
+    for name, label in FRAUD_FIGURES.items():
+        table.add_row(label, _mean_cell(figures[name], name))
+    out.print(table)
+    by = Table(title="By payment channel (pooled cases, 95% Wilson CIs)")
+    for column in ("channel", "cases", "stopped before first", "stopped before last",
+                   "loss prevented", "officer h"):
+        by.add_column(column, justify="left" if column == "channel" else "right")
+    for channel, g in summary["by_channel"].items():
+        by.add_row(channel, f"{g['cases']:,}", _wilson_cell(g["stopped_before_first"]),
+                   _wilson_cell(g["stopped_before_last"]), _percent(g["prevented_share"]),
+                   f"{g['officer_hours']:,.0f}")
+    out.print(by)
+    if summary["sweeps"]:
+        sweeps = Table(title="Sweeps: one setting at a time on the same seeds; mean ± 95% CI "
+                             "half-width")
+        sweeps.add_column("setting", justify="left", no_wrap=True, min_width=26)
+        for column in ("value", "loss prevented", "loss rate after warning",
+                       "stopped before last", "officer h/day", "call-back wait s"):
+            sweeps.add_column(column, justify="right")
+        shown = ""
+        for row in summary["sweeps"]:
+            sweeps.add_row("" if row["key"] == shown else row["key"], f"{row['value']:g}",
+                           *(_plus_minus(row[name], name) for name in (
+                               "prevented_share", "loss_rate_after_warning",
+                               "stopped_before_last_share", "officer_hours_per_day",
+                               "callback_wait_s_mean")))
+            shown = row["key"]
+        out.print(sweeps)
+    reports = summary["victim_reports"]
+    if reports:
+        out.print(f"victims who report do so within 1 h in "
+                  f"{_wilson_cell(reports['reported_within_1h_share'])} of cases (Kerala: ~20%); "
+                  f"a report within 1 h gets money back in "
+                  f"{_wilson_cell(reports['recovered_any_when_victim_reported_within_1h'])} "
+                  "(Kerala: >80%)", highlight=False)
+    out.print(f"loss rate: {summary['loss_rate_definition']}", highlight=False)
+
+
+FRAUD_FIGURES = {
+    "prevented_share": "loss prevented (share of the money at stake)",
+    "loss_rate_after_warning": "loss rate after a warning (definition below)",
+    "warned_share": "cases the police were warned of",
+    "stopped_before_first_share": "stopped before the first transfer",
+    "stopped_before_last_share": "stopped before the last transfer",
+    "recovered_share": "money recovered of money transferred",
+    "lost_yuan_per_day": "yuan lost a day",
+    "prevented_yuan_per_day": "yuan of loss prevented a day",
+    "officer_hours_per_day": "officer hours a day (visits)",
+    "call_taker_hours_per_day": "call-taker hours a day",
+    "callback_wait_s_mean": "wait for a call-taker, s (mean)",
+}
+
+
+def _mean_cell(cell: dict[str, Any], name: str) -> str:
+    """Return ``mean [low, high]``: a share in per cent, else a number."""
+    mean, (low, high) = cell["mean"], cell["ci"]
+    if mean is None:
+        return "-"
+    if "share" in name or "rate" in name:
+        return f"{_percent(mean)} [{_percent(low)}, {_percent(high)}]"
+    return f"{mean:,.1f} [{_figure(low)}, {_figure(high)}]" if abs(mean) < 100 else (
+        f"{mean:,.0f} [{_figure(low)}, {_figure(high)}]")
+
+
+def _plus_minus(cell: dict[str, Any], name: str) -> str:
+    """Return ``mean ± half-width``: a share in per cent, else a number."""
+    mean, (low, high) = cell["mean"], cell["ci"]
+    if mean is None:
+        return "-"
+    half = None if low is None or high is None else (high - low) / 2.0
+    if "share" in name or "rate" in name:
+        return _percent(mean) + ("" if half is None else f" ± {_percent(half)}")
+    return _figure(mean) + ("" if half is None else f" ± {_figure(half)}")
+
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if abs(value) >= 0.001 or value == 0 else f"{value:.4%}"
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else (f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}")
+
+
+def _wilson_cell(cell: dict[str, Any]) -> str:
+    return f"{_percent(cell['p'])} [{_percent(cell['ci'][0])}, {_percent(cell['ci'][1])}]"
+
+
 def print_summary(summary: dict[str, Any], console: Console) -> None:
     """Print the headline figures and the by-type and by-kind tables."""
     console.print(

@@ -13,6 +13,7 @@ from gridsim.dispatch.base import Layer, Rostered
 from gridsim.dispatch.kind_alerts import KindAlerts
 from gridsim.dispatch.local import GridPush, LocalResponders
 from gridsim.dispatch.mediation import MediationRooms, StreetCases
+from gridsim.dispatch.school_posts import LocalPosts, SchoolPosts, StationPosts, nearest_staff
 from gridsim.dispatch.station import StationDispatch, StationPool, StationRules
 from gridsim.dispatch.volunteers import VolunteerAlerts, volunteer_travel
 from gridsim.dispatch.watch_points import WatchPointStaff
@@ -20,6 +21,7 @@ from gridsim.incidents import Incidents
 from gridsim.log import KIND_CODE, DispatchLog
 from gridsim.rng import stream
 from gridsim.scenario.schema import CHARACTERS, PushedLayer
+from gridsim.schools import near_schools, school_nodes, with_school_congestion
 from gridsim.world import World
 
 __all__ = ["Dispatcher", "Layer", "Rostered"]
@@ -28,6 +30,7 @@ __all__ = ["Dispatcher", "Layer", "Rostered"]
 # Dijkstra on the call's station neighbourhood, gridsim.city.nearby; its size grows with
 # the bound); farther ones by the best route through a station, an upper bound
 PREEMPT_EXACT_S = 120.0
+PATROL_POOL = 1  # the police dispatch's pools: street posts, patrol, community police
 
 
 class Dispatcher:
@@ -45,6 +48,14 @@ class Dispatcher:
         district_character = np.array(
             [CHARACTERS.index(d.character) for d in scenario.city.districts], dtype=np.int8)
         congestion = scenario.city.congestion
+        node_character = district_character[world.node_district]
+        congestion_table = congestion.table()
+        schools = scenario.schools
+        if schools is not None:  # slower trips near schools in the windows: more columns
+            school_node = school_nodes(world)
+            node_character, congestion_table = with_school_congestion(
+                schools, near_schools(world, school_node, schools.congestion_radius_m),
+                node_character, congestion_table)
         between_s = world.node_station_car_s[zones.station_node]  # (S, S) station to station
         nearest_first = np.argsort(between_s, axis=1, kind="stable")
         neighbours = nearest_first[:, 1:1 + scenario.dispatch.neighbour_stations]
@@ -70,8 +81,8 @@ class Dispatcher:
                 jurisdiction_first=scenario.dispatch.jurisdiction == "own_area_first",
                 neighbours=neighbours,
                 return_to_base=scenario.police.return_to_base,
-                node_character=district_character[world.node_district],
-                congestion=congestion.table(),
+                node_character=node_character,
+                congestion=congestion_table,
                 trip_factor=trip_factors(congestion.trip_cv, incidents.count,
                                          stream(seed, f"dispatch.{name}.trips")),
                 stand_down_prob_by_type=stand_down if police_like else 0.0 * stand_down,
@@ -126,14 +137,13 @@ class Dispatcher:
             cast(DispatchLog, self.street_cases),
         )
         grid_cfg, vol_cfg = scenario.grid_workers, scenario.volunteers
-        self.grid = GridPush(
-            LocalResponders(
-                fleets.grid_workers, log, stream(seed, "dispatch.grid"),
-                scenario.city.speed_mps(grid_cfg.mode), grid_cfg.reaction_s,
-                grid_cfg.on_scene_s, grid_cfg.max_dispatched,
-            ),
-            incidents.node, catchments.grid_workers, grid_cfg.response_prob,
+        grid_workers = LocalResponders(
+            fleets.grid_workers, log, stream(seed, "dispatch.grid"),
+            scenario.city.speed_mps(grid_cfg.mode), grid_cfg.reaction_s,
+            grid_cfg.on_scene_s, grid_cfg.max_dispatched,
         )
+        self.grid = GridPush(grid_workers, incidents.node, catchments.grid_workers,
+                             grid_cfg.response_prob)
         positions = world.volunteer_positions
         speed_mps = volunteer_travel(vol_cfg, fleets.volunteers.size, scenario.city.seed,
                                      positions.kind)[1]
@@ -185,14 +195,41 @@ class Dispatcher:
             self.layers_by_type.append((*local, *station))
         self.rostered: tuple[Rostered, ...] = (self.police, self.traffic_police,
                                                self.mediation)
+        self.school_posts: SchoolPosts | None = None
+        if schools is not None:
+            self.school_posts = self._school_posts(world, school_node, grid_workers)
+            self.rostered = (*self.rostered, self.school_posts)
+
+    def _school_posts(self, world: World, school_node: np.ndarray,
+                      grid_workers: LocalResponders) -> SchoolPosts:
+        """Return the school posts, staffed as the scenario's ``schools.post_staff`` says."""
+        spec = world.scenario.schools
+        assert spec is not None
+        xy = world.network.xy_m
+        if spec.post_staff in ("police", "auxiliary"):
+            dispatch, pool = ((self.police, PATROL_POOL) if spec.post_staff == "police"
+                              else (self.mediation, 0))
+            return SchoolPosts(spec, StationPosts(dispatch, pool, school_node,
+                                                  spec.staff_per_post), None)
+        if spec.post_staff in ("grid_workers", "volunteers"):
+            fleet, busy = ((world.fleets.grid_workers, grid_workers.busy_until_s)
+                           if spec.post_staff == "grid_workers"
+                           else (world.fleets.volunteers, self.volunteers.busy_until_s))
+            staff, empty = nearest_staff(xy[fleet.base_node], xy[school_node],
+                                         spec.staff_per_post)
+            return SchoolPosts(spec, None, LocalPosts(busy, staff, empty))
+        return SchoolPosts(spec, None, None)
 
     def police_counts(self) -> dict[str, Any]:
-        """Return preemptions and requeued calls (police and traffic police), ring cover."""
+        """Return preemptions, requeued calls, ring cover and (schools) the posts' tally."""
         dispatches = (self.police, self.traffic_police)
+        posts = {} if self.school_posts is None else {
+            "school_posts": self.school_posts.tally()}
         return {
             "preemptions": sum(d.preemptions for d in dispatches),
             "requeued": sum(d.requeued for d in dispatches),
             **self.police_ops,
+            **posts,
         }
 
 

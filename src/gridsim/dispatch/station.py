@@ -417,6 +417,27 @@ class StationDispatch:
             heapq.heappop(heap)
         return heap
 
+    def hold(self, pool_index: int, node: int, count: int) -> list[int]:
+        """Take up to ``count`` free units off dispatch for a post at ``node``; return them.
+
+        Units of the node's own station area first, then the nearest station's.
+        """
+        pool = self._pools[pool_index]
+        home = int(self._node_station[node])
+        held: list[int] = []
+        while len(held) < count:
+            station = home if pool.free[home] else pool.nearest(home, self._travel[node])[0]
+            if station == NO_STATION:
+                break
+            held.append(pool.take(station))
+        return held
+
+    def give_back(self, pool_index: int, unit: int) -> None:
+        """Return a held unit to dispatch: it takes a waiting call, or waits free."""
+        pool = self._pools[pool_index]
+        if not (pool.on_duty[unit] and self._serve_waiting(pool_index, unit)):
+            pool.release(unit)
+
     def shift_boundaries_h(self) -> list[float]:
         """Return the hours of day at which a unit's shift starts or ends."""
         hours: set[float] = set()

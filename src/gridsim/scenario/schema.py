@@ -893,6 +893,182 @@ class MissingPerson(Model):
         return self
 
 
+FraudChannel = Literal["branch", "app", "atm"]
+FRAUD_CHANNELS: tuple[FraudChannel, ...] = ("branch", "app", "atm")
+MAX_YUAN = 1e12
+
+
+class Money(Model):
+    """A random sum of money in yuan: log-normal with mean ``mean_yuan`` and CV ``cv``."""
+
+    mean_yuan: Annotated[float, Field(gt=0.0, le=MAX_YUAN)]
+    cv: Annotated[float, Field(ge=0.0, le=MAX_CV)] = 1.0
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` draws in yuan (float64)."""
+        sigma2 = np.log1p(self.cv**2)
+        return rng.lognormal(np.log(self.mean_yuan) - sigma2 / 2.0, np.sqrt(sigma2), n)
+
+
+class FraudChannelSpec(Model):
+    """How victims pay through one channel, and how the bank watches it."""
+
+    share: Weight  # relative share of victims who pay this way
+    # chance the bank's risk system or staff flag one transfer as a likely fraud
+    detect_prob: Probability
+    # a flagged transfer is held this long (staff stall the customer, the risk system
+    # delays the payment); it goes through after unless the victim is stopped first
+    hold_s: NonNegativeFloat = 0.0
+    # police go to the victim at once on a bank warning (the UK Banking Protocol: branch
+    # staff call police, who come to the branch) instead of calling back first
+    visit_first: bool = False
+
+
+class FraudWarning(Model):
+    """A warning source outside the bank: it warns with ``prob``, ``delay_s`` after its start."""
+
+    prob: Probability
+    delay_s: Duration
+
+
+class FraudSweep(Model):
+    """One setting of ``[fraud]`` varied one value at a time (common random numbers)."""
+
+    key: Annotated[str, Field(min_length=1)]  # a dotted path inside [fraud]
+    values: Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+                      Field(min_length=2, max_length=50)]
+    replications: Annotated[int, Field(ge=2, le=100_000)] | None = None  # none: the study's
+
+
+class Fraud(Model):
+    """The police-bank anti-fraud study: fraud contacts, transfers, warnings, interventions.
+
+    Victims are contacted by fraudsters and move money in transfers; warnings come from the
+    bank (per transfer and channel), a police early-warning ``feed`` (from the contact) or
+    the ``victim`` (from the first transfer); the anti-fraud centre calls back, police visit,
+    and payments are stopped and mule accounts frozen, each after its delay.
+    """
+
+    days: Annotated[float, Field(gt=0.0, le=366.0)] = 1.0
+    replications: Annotated[int, Field(ge=2, le=100_000)] = 40
+    cases_per_day: Annotated[float, Field(ge=0.0, le=1e6)]
+    hourly_profile: Annotated[
+        list[Weight], Field(min_length=HOURS_PER_DAY, max_length=HOURS_PER_DAY)]
+    amount: Money  # a case's whole sum, split over its transfers
+    # transfers per case: 1 + Poisson(extra_transfers_mean), at most max_transfers
+    extra_transfers_mean: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
+    max_transfers: Annotated[int, Field(ge=1, le=100)] = 10
+    first_transfer_s: Duration  # contact to the first transfer attempt
+    transfer_gap_s: Duration  # one transfer made to the next attempt
+    channels: dict[FraudChannel, FraudChannelSpec]
+    bank_report_delay_s: Duration  # a flagged transfer to the police being told
+    feed: FraudWarning  # the police early-warning feed, timed from the contact
+    victim: FraudWarning  # the victim (or family) reports, timed from the first transfer
+    call_takers: Annotated[int, Field(ge=1, le=100_000)] = 4  # anti-fraud centre call-backs
+    callback_s: Duration  # a call-taker is free to the end of the call-back
+    callback_success_prob: Probability  # the call-back convinces the victim to stop
+    # anti-fraud officers on duty at each station (0: no visits)
+    officers_per_station: Annotated[int, Field(ge=0, le=10_000)] = 1
+    visit_on_scene_s: Duration
+    visit_success_prob: Probability  # an officer on the spot stops the victim
+    stop_payment_delay_s: Duration  # warning to the stop-payment request taking effect
+    stop_payment_success_prob: Probability
+    mule_layers: Annotated[int, Field(ge=1, le=50)] = 3  # hops before the money is cashed out
+    mule_hop_s: Duration  # the time money rests in each mule account
+    freeze_delay_s: Duration  # warning to the mule accounts being frozen
+    freeze_success_prob: Probability
+    sweeps: list[FraudSweep] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _check(self) -> Fraud:
+        if sum(self.hourly_profile) <= 0.0:
+            raise ValueError("hourly_profile: needs at least one positive weight")
+        if not self.channels or sum(c.share for c in self.channels.values()) <= 0.0:
+            raise ValueError("channels: give at least one channel (branch, app, atm) a "
+                             "positive share")
+        for k, sweep in enumerate(self.sweeps):
+            for value in sweep.values:
+                try:
+                    self.with_value(sweep.key, value)
+                except (KeyError, TypeError):
+                    raise ValueError(
+                        f"sweeps[{k}].key: {sweep.key!r} is not a number of [fraud]; give a "
+                        "dotted path such as 'bank_report_delay_s.mean_s' or "
+                        "'call_takers'") from None
+                except ValueError as exc:
+                    first = str(exc).splitlines()
+                    detail = (first[2] if len(first) > 2 else str(exc)).split(" [type=")[0].strip()
+                    raise ValueError(f"sweeps[{k}].values: {value:g} is not allowed for "
+                                     f"{sweep.key}: {detail}") from None
+        return self
+
+    def with_value(self, key: str, value: float) -> Fraud:
+        """Return this study with the number at dotted ``key`` set to ``value`` (no sweeps).
+
+        Raises KeyError for a path that names no number, ValueError for a bad value.
+        """
+        data = self.model_dump(mode="python", exclude={"sweeps"})
+        *parents, last = key.split(".")
+        node: Any = data
+        for part in parents:
+            node = node[part]
+        if not isinstance(node, dict) or last not in node or isinstance(node[last], bool) \
+                or not isinstance(node[last], int | float):
+            raise KeyError(key)
+        node[last] = int(value) if isinstance(node[last], int) and value == int(value) \
+            else value
+        return Fraud.model_validate(data)
+
+
+PostStaff = Literal["none", "police", "auxiliary", "grid_workers", "volunteers"]
+
+
+class SchoolWindow(Model):
+    """A school-run window: from ``start_h`` for ``length_h`` hours, within one day."""
+
+    start_h: HourOfDay
+    length_h: Annotated[float, Field(gt=0.0, le=24.0)]
+
+    @model_validator(mode="after")
+    def _check(self) -> SchoolWindow:
+        if self.start_h + self.length_h > 24.0:
+            raise ValueError(f"length_h: the window from {self.start_h:g} h runs past "
+                             "midnight; end it by 24 h")
+        return self
+
+
+class Schools(Model):
+    """School-run posts ("one school, one policy"): windows, posts, congestion, incidents.
+
+    Schools are the imported city's schools layer, else ``count`` nodes drawn by
+    population. In each window every school's post holds ``staff_per_post`` of
+    ``post_staff`` (patrol units or auxiliary police (street mediators) of the school's
+    station, grid workers or volunteers nearest it), who are then not free for calls;
+    car trips to nodes within ``congestion_radius_m`` of a school take
+    ``congestion_factor`` times longer in the windows; ``incident_type`` is drawn at
+    schools in the windows, at a rate per school and window that depends on staffing.
+    """
+
+    count: Count = 0
+    windows: Annotated[list[SchoolWindow], Field(min_length=1, max_length=8)]
+    post_staff: PostStaff = "police"
+    staff_per_post: Annotated[int, Field(ge=1, le=100)] = 1
+    congestion_factor: Annotated[float, Field(ge=1.0, le=10.0)] = 1.0
+    congestion_radius_m: Annotated[float, Field(gt=0.0, le=10_000.0)] = 500.0
+    incident_type: str | None = None
+    incidents_per_window_staffed: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+    incidents_per_window_unstaffed: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Schools:
+        spans = sorted((w.start_h, w.start_h + w.length_h) for w in self.windows)
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            if start < end:
+                raise ValueError("windows: two windows overlap; give each school-run "
+                                 "window its own hours")
+        return self
+
+
 class Costs(Model):
     """Yearly cost of one responder of each kind: what ``gridsim optimize`` minimises.
 
@@ -1003,6 +1179,8 @@ class Scenario(Model):
     costs: Costs = Costs()
     coverage: Coverage = Coverage()
     missing_person: MissingPerson | None = None
+    fraud: Fraud | None = None  # the anti-fraud study instead of an incident day
+    schools: Schools | None = None  # school-run posts, congestion and incidents (none: off)
     replay: Replay | None = None  # incidents from a call log (none: the Poisson process)
     output: Output = Output()
 
@@ -1011,6 +1189,10 @@ class Scenario(Model):
         if self.missing_person is not None and self.replay is not None:
             raise ValueError("replay: a missing-person study draws no incidents, so there "
                              "is nothing to replay; remove [replay] or [missing_person]")
+        if self.fraud is not None and (self.missing_person is not None
+                                       or self.replay is not None):
+            raise ValueError("fraud: the anti-fraud study runs on its own; remove "
+                             "[missing_person] or [replay], or [fraud]")
         if self.missing_person is not None:
             names = {d.name for d in self.city.districts}
             if self.missing_person.district not in names:
@@ -1065,6 +1247,11 @@ class Scenario(Model):
                     f"watch_points.shelter_types: unknown incident type {type_name!r}; "
                     f"allowed: {', '.join(sorted(self.incidents))}"
                 )
+        school_type = self.schools.incident_type if self.schools is not None else None
+        if school_type is not None and school_type not in self.incidents:
+            raise ValueError(
+                f"schools.incident_type: unknown incident type {school_type!r}; allowed: "
+                f"{', '.join(sorted(self.incidents))}")
         for type_name in self.platform.tasks if self.platform is not None else ():
             if type_name not in self.incidents:
                 raise ValueError(

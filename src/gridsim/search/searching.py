@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +69,21 @@ class KindSweep:
     edge_done_s: tuple[np.ndarray, ...]  # cumulative sweep time at the end of each edge
     edge_s: tuple[np.ndarray, ...]  # time on each edge
     edge_width_m: dict[bool, tuple[np.ndarray, ...]]
+    # trips already worked out: (from node, to segment) -> _Trip (a cache, same results)
+    trips: dict[tuple[int, int], _Trip] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class _Trip:
+    """The road from a node to a segment's entry, hop by hop, as one kind sees it."""
+
+    a_xy: np.ndarray  # (H, 2) start of each hop
+    b_xy: np.ndarray  # (H, 2) end of each hop
+    done_m: np.ndarray  # (H,) road metres at the end of each hop
+    mid_m: np.ndarray  # (H,) road metres at the middle of each hop
+    width_m: dict[bool, np.ndarray]  # night -> (H,) transit sweep width of each hop
+    touched: np.ndarray  # (H + 1,) segment credited with each hop's effort, then the target
+    effort_m2: dict[bool, np.ndarray]  # night -> (H + 1,) W x L of each hop, then the sweep
 
 
 def planner_area_m2(area: SearchArea, track_offset_m: float) -> np.ndarray:
@@ -223,29 +238,38 @@ def _plan_sweep(area: SearchArea, kind: KindSweep, s: Searcher, k: int, here: in
     Return (finish time, segments the planner credits with effort (may repeat), each
     one's W x L in m2).
     """
-    path = np.array(area.path_to_entry(here, target), dtype=np.int64)
-    a_nodes, b_nodes = path[:-1], path[1:]
+    trip = kind.trips.get((here, target))
+    if trip is None:
+        trip = kind.trips[(here, target)] = _trip(area, kind, here, target)
     arrive = now
-    if a_nodes.shape[0]:
-        hop_m = np.hypot(*(area.xy_m[b_nodes] - area.xy_m[a_nodes]).T)
-        hop_m *= float(area.entry_road_m[target, here]) / max(float(hop_m.sum()), 1e-9)
-        hop_end = now + np.cumsum(hop_m) / s.travel_mps
-        arrive = float(hop_end[-1])
-        widths = kind.node_width_m[dark]
-        transit_w = np.minimum(widths[a_nodes], widths[b_nodes])
-        passes.add(area.xy_m[a_nodes], area.xy_m[b_nodes], transit_w,
-                   hop_end - hop_m / (2.0 * s.travel_mps), k)
-        touched = np.append(area.node_segment[a_nodes], target)
-        effort = np.append(transit_w * hop_m, kind.effort_m2[dark][target])
-    else:
-        touched = np.array([target])
-        effort = kind.effort_m2[dark][target:target + 1]
+    if trip.done_m.shape[0]:
+        arrive = now + float(trip.done_m[-1]) / s.travel_mps
+        passes.add(trip.a_xy, trip.b_xy, trip.width_m[dark],
+                   now + trip.mid_m / s.travel_mps, k)
     done = kind.edge_done_s[target]
     if done.shape[0]:
         passes.add(kind.edge_a_xy[target], kind.edge_b_xy[target],
                    kind.edge_width_m[dark][target],
                    arrive + done - kind.edge_s[target] / 2.0, k)
-    return arrive + float(kind.sweep_s[target]), touched, effort
+    return arrive + float(kind.sweep_s[target]), trip.touched, trip.effort_m2[dark]
+
+
+def _trip(area: SearchArea, kind: KindSweep, here: int, target: int) -> _Trip:
+    """Return the trip from node ``here`` to segment ``target``'s entry."""
+    path = np.array(area.path_to_entry(here, target), dtype=np.int64)
+    a_nodes, b_nodes = path[:-1], path[1:]
+    hop_m = np.hypot(*(area.xy_m[b_nodes] - area.xy_m[a_nodes]).T)
+    if hop_m.shape[0]:  # straight hops scaled to the road's length
+        hop_m *= float(area.entry_road_m[target, here]) / max(float(hop_m.sum()), 1e-9)
+    done_m = np.cumsum(hop_m)
+    width = {n: np.minimum(w[a_nodes], w[b_nodes]) for n, w in kind.node_width_m.items()}
+    return _Trip(
+        a_xy=area.xy_m[a_nodes], b_xy=area.xy_m[b_nodes], done_m=done_m,
+        mid_m=done_m - hop_m / 2.0, width_m=width,
+        touched=np.append(area.node_segment[a_nodes], target),
+        effort_m2={n: np.append(w * hop_m, kind.effort_m2[n][target])
+                   for n, w in width.items()},
+    )
 
 
 def _check(passes: _Passes, subject: Subject, searchers: list[Searcher],

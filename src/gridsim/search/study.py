@@ -374,7 +374,8 @@ def heldout_mapscores(study: Study, seed: int) -> dict[str, np.ndarray]:
     rng = stream(seed, "search.mapscore")
     cells = []
     for _ in range(study.spec.mapscore_subjects):
-        subject = draw_subject(study.area, study.spec, study.behaviour, study.end_s, rng)
+        subject = draw_subject(study.area, study.spec, study.behaviour, study.end_s, rng,
+                               settle_only=True)
         cells.append(int(study.area.node_segment[subject.settled_node]))
     return {name: np.array([mapscore(prior, study.area.segment_area_m2, c) for c in cells])
             for name, prior in study.priors.items()}

@@ -93,8 +93,13 @@ class _Path:
 
 
 def draw_subject(area: SearchArea, spec: MissingPerson, behaviour: Behaviour,
-                 end_s: float, rng: np.random.Generator) -> Subject:
-    """Return a subject drawn from ``behaviour``'s movement rules, up to ``end_s``."""
+                 end_s: float, rng: np.random.Generator, settle_only: bool = False
+                 ) -> Subject:
+    """Return a subject drawn from ``behaviour``'s movement rules, up to ``end_s``.
+
+    ``settle_only``: stop where his first walk ends (his path and harm time after that
+    are not drawn: enough for scoring a map on where he settles).
+    """
     shares = np.array([behaviour.rules.get(r, 0.0) for r in RULES])  # type: ignore[call-overload]
     rule = RULES[int(rng.choice(len(RULES), p=shares / shares.sum()))]
     speed = behaviour.walk_speed_mps
@@ -108,6 +113,10 @@ def draw_subject(area: SearchArea, spec: MissingPerson, behaviour: Behaviour,
         heading = _walk(path, area, behaviour, heading, path.now + walk_s, rng)
     settled_s, settled_node = path.now, path.node[-1]
     home_s = np.inf
+    if settle_only:
+        t, xy, nodes = np.array(path.t), np.array(path.xy), np.array(path.node)
+        return Subject(t_s=t, xy_m=xy, node=nodes, rule=rule, settled_s=settled_s,
+                       settled_node=settled_node, home_s=home_s, harm_s=float("nan"))
     if rule == "wander":
         while path.now < end_s:
             path.rest(path.now + float(behaviour.pause_s.sample(rng, 1)[0]),
@@ -164,7 +173,9 @@ def _walk(path: _Path, area: SearchArea, behaviour: Behaviour, heading: float,
         turn = np.arctan2(step[:, 1], step[:, 0]) - heading
         closeness = np.cos(turn)
         weight = np.exp(behaviour.persistence * (closeness - closeness.max()))
-        nxt = int(options[rng.choice(options.shape[0], p=weight / weight.sum())])
+        cumulative = np.cumsum(weight)
+        pick = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+        nxt = int(options[min(pick, options.shape[0] - 1)])
         heading = float(np.arctan2(*(area.xy_m[nxt] - area.xy_m[here])[::-1]))
         previous = here
         path.walk_to(nxt, behaviour.walk_speed_mps)

@@ -55,25 +55,26 @@ def observer_reports(observers: ObserverSet, spec: Observers, mp: MissingPerson,
     tree = cKDTree(observers.xy_m)
     t, xy = subject.t_s, subject.xy_m
     resting = np.flatnonzero((np.diff(t) > 0.0) & np.all(xy[1:] == xy[:-1], axis=1))
-    rest_start = set(resting.tolist())
-    for k in range(t.shape[0]):  # passes: every breakpoint he walks through
-        if k in rest_start or (k > 0 and k - 1 in rest_start) or t[k] < observers.active_s:
-            continue
-        seen = tree.query_ball_point(xy[k], spec.range_m)
-        if not seen:
-            continue
-        p = spec.pass_prob_night if is_night(mp, float(t[k])) else spec.pass_prob_day
-        if (rng.random(len(seen)) < p).any():
-            out.append(_report(float(t[k]), xy[k], spec, observers, rng, True))
-    if spec.linger_per_h > 0.0:
-        for k in resting.tolist():  # rests: noticed at a rate per observer in range
+    passing = t >= observers.active_s  # passes: every breakpoint he walks through
+    passing[resting] = False
+    passing[resting + 1] = False
+    at = np.flatnonzero(passing)
+    in_range = tree.query_ball_point(xy[at], spec.range_m, return_length=True)
+    p = np.array([spec.pass_prob_night if is_night(mp, float(t[k])) else spec.pass_prob_day
+                  for k in at.tolist()])
+    seen = rng.random(at.shape[0]) < 1.0 - (1.0 - p) ** in_range  # any observer in range
+    for k in at[seen].tolist():
+        out.append(_report(float(t[k]), xy[k], spec, observers, rng, True))
+    if spec.linger_per_h > 0.0 and resting.shape[0]:
+        near = tree.query_ball_point(xy[resting], spec.range_m, return_length=True)
+        waits = rng.exponential(1.0, resting.shape[0])
+        for k, count, wait in zip(resting.tolist(), near.tolist(), waits.tolist(),
+                                  strict=True):  # rests: noticed at a rate per observer
             start, stop = max(float(t[k]), observers.active_s), float(t[k + 1])
-            near = len(tree.query_ball_point(xy[k], spec.range_m))
-            if near == 0 or stop <= start:
-                continue
-            wait = rng.exponential(3600.0 / (spec.linger_per_h * near))
-            if start + wait < stop:
-                out.append(_report(start + wait, xy[k], spec, observers, rng, True))
+            if count and stop > start and start + wait * 3600.0 / (
+                    spec.linger_per_h * count) < stop:
+                seen_s = start + wait * 3600.0 / (spec.linger_per_h * count)
+                out.append(_report(seen_s, xy[k], spec, observers, rng, True))
     span_h = max(0.0, end_s - observers.active_s) / 3600.0
     false_rate = spec.false_reports_per_observer_h * observers.xy_m.shape[0]
     for _ in range(int(rng.poisson(false_rate * span_h))):

@@ -10,7 +10,7 @@ from a wrong one, then add sighting channels one at a time and all together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,6 +88,8 @@ class Study:
     platform_nodes: np.ndarray  # local nodes within the push radius, and their people
     platform_people: np.ndarray
     platform_share: float  # of the city's people living within the push radius
+    # own-sweep orders already worked out, by (start node, grid or -1): a cache
+    orders: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
 
 
 def build_study(world: World) -> Study:
@@ -234,12 +236,11 @@ def _people(study: Study, rng: np.random.Generator) -> dict[str, list[Searcher]]
             stop = shift_s + length_h * 3600.0
         if start is None or start >= end_s:
             continue
-        own = np.flatnonzero(study.world.zones.node_grid[
-            area.node_id[area.segment_entry]] == fleet.grid[worker])
         grid.append(Searcher(
             name=f"grid{worker}", kind="grid", start_s=start,
             end_s=min(stop, start + spec.grid.max_search_h * 3600.0, end_s), node=node,
-            travel_mps=grid_mps, spec=spec.grid, order=_own_order(area, node, own)))
+            travel_mps=grid_mps, spec=spec.grid,
+            order=_own_order(study, node, int(fleet.grid[worker]))))
 
     vcfg = scenario.volunteers
     hour = int(_hour(spec, report_s)) % 24
@@ -259,16 +260,23 @@ def _people(study: Study, rng: np.random.Generator) -> dict[str, list[Searcher]]
             name=f"volunteer{int(study.volunteers[k])}", kind="volunteer", start_s=start,
             end_s=min(end_s, start + spec.volunteer.max_search_h * 3600.0), node=node,
             travel_mps=float(study.volunteer_mps[k]), spec=spec.volunteer,
-            order=_own_order(area, node, np.arange(area.segment_count))))
+            order=_own_order(study, node, -1)))
     return {"police": police, "grid": grid, "volunteer": volunteers}
 
 
-def _own_order(area: SearchArea, node: int, first: np.ndarray) -> tuple[int, ...]:
-    """Return segments ``first`` then all others, each nearest first by road from ``node``."""
-    road = area.entry_road_m[:, node]
-    rest = np.setdiff1d(np.arange(area.segment_count), first)
-    return tuple(np.concatenate([first[np.argsort(road[first], kind="stable")],
-                                 rest[np.argsort(road[rest], kind="stable")]]).tolist())
+def _own_order(study: Study, node: int, grid: int) -> tuple[int, ...]:
+    """Return the segments of ``grid`` (-1: none) then all others, nearest first by road.
+
+    Distances are from ``node``; a segment is in a grid when its entry node is.
+    """
+    key = (node, grid)
+    if key not in study.orders:
+        area = study.area
+        mine = study.world.zones.node_grid[area.node_id[area.segment_entry]] == grid
+        road = area.entry_road_m[:, node]
+        order = np.lexsort((road, ~mine))  # own grid first, then by road distance
+        study.orders[key] = tuple(order.tolist())
+    return study.orders[key]
 
 
 def _reports(study: Study, subject: Subject, seed: int) -> dict[str, list[Report]]:

@@ -273,9 +273,28 @@ def test_a_wrong_prior_costs_the_stone_searchers(study: Study) -> None:
                            ).pvalue < 0.05
 
 
-def test_a_bad_prior_category_is_one_clear_error() -> None:
-    with pytest.raises(InputError, match="wrong_prior_category: unknown category 'hiker'"):
-        load_scenario(SCENARIO, ["missing_person.wrong_prior_category=hiker"])
+@pytest.mark.parametrize(("override", "message"), [
+    ("missing_person.wrong_prior_category=hiker",
+     "wrong_prior_category: unknown category 'hiker'"),
+    ("missing_person.segment_m=3000", "segment_m: is 3000 but the search area's radius"),
+    ("missing_person.behaviours.despondent.distance_km_p95=1.0", "must increase"),
+    ("missing_person.behaviours.despondent.rules={ stay = 0 }", "give at least one rule"),
+    ("missing_person.police.sweep_width_night_m.park=0", "greater than 0"),
+    ("missing_person.channels.cctv.places=['harbour']", "places"),
+])
+def test_bad_study_input_is_one_clear_error(override: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_scenario(SCENARIO, [override])
+
+
+def test_the_platform_channel_needs_the_platform_pool(tmp_path: Path) -> None:
+    text = SCENARIO.read_text(encoding="utf-8")
+    start = text.index("[platform]")
+    without = text[:start] + text[text.index("[missing_person]"):]
+    path = tmp_path / "no-platform.toml"
+    path.write_text(without, encoding="utf-8")
+    with pytest.raises(InputError, match=r"add \[platform\] with"):
+        load_scenario(path)
 
 
 def test_cli_runs_the_study_and_writes_the_figure(tmp_path: Path) -> None:

@@ -167,7 +167,7 @@ class _Passes:
         self.count += 1
 
 
-BATCH_TASKS = 24  # passes of this many tasks are checked at once
+BATCH_GROUPS = 24  # passes of this many trips and sweeps are checked at once
 
 
 def search(area: SearchArea, sweeps: dict[str, KindSweep], searchers: list[Searcher],
@@ -197,7 +197,7 @@ def search(area: SearchArea, sweeps: dict[str, KindSweep], searchers: list[Searc
     segments = area.segment_count
     passes = _Passes([], [], [], [], [])
     while queue:
-        if passes.count >= BATCH_TASKS:
+        if passes.count >= BATCH_GROUPS:
             _check(passes, subject, searchers, rng, out)
         now, k, here = heapq.heappop(queue)
         s = searchers[k]

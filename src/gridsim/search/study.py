@@ -75,7 +75,8 @@ class Study:
     sweeps: dict[str, KindSweep]
     report_s: float  # s after the last sighting
     end_s: float
-    station_node: int  # local node the police set off from
+    station_node: int  # local node the police set off from (the station, or the
+    station_drive_s: float  # area node nearest it, this many car seconds from it)
     police_mps: float
     grid_workers: np.ndarray  # fleet ids of the LKP grid's and its neighbours' workers
     grid_nodes: np.ndarray  # their local start nodes
@@ -140,14 +141,17 @@ def build_study(world: World) -> Study:
     push = area.road_from_lkp_m <= spec.channels.platform.push_radius_m
     people = world.node_population[area.node_id]
     watch = np.isin(area.node_id, world.fleets.watch_point_node)
-    station = int(world.zones.station_node[world.zones.node_station[lkp]])
+    station_id = int(world.zones.node_station[lkp])
+    station_local = int(local(np.array([int(world.zones.station_node[station_id])]))[0])
     character = scenario.city.districts[district].character
     return Study(
         scenario=scenario, spec=spec, behaviour=spec.behaviours[spec.category], world=world,
         area=area, priors=priors,
         sweeps={k: kind_sweep(area, getattr(spec, k), spec.track_offset_m) for k in LAYERS},
         report_s=report_s, end_s=report_s + spec.horizon_h * 3600.0,
-        station_node=int(local(np.array([station]))[0]),
+        station_node=station_local,
+        station_drive_s=float(world.node_station_car_s[area.node_id[station_local],
+                                                       station_id]),
         police_mps=float(getattr(scenario.city.car_speed_mps, character)),
         grid_workers=grid_workers,
         grid_nodes=local(world.fleets.grid_workers.base_node[grid_workers].astype(np.int64)),
@@ -208,10 +212,10 @@ def _people(study: Study, rng: np.random.Generator) -> dict[str, list[Searcher]]
     order_lkp = np.argsort(np.hypot(*(area.segment_centre_xy - area.xy_m[area.lkp]).T),
                            kind="stable")
     units = max(spec.police_units, 1)
+    police_start = report_s + spec.police.start_delay_s + study.station_drive_s
     police = [Searcher(
-        name=f"police{u}", kind="police", start_s=report_s + spec.police.start_delay_s,
-        end_s=min(end_s, report_s + spec.police.start_delay_s + spec.police.max_search_h
-                  * 3600.0),
+        name=f"police{u}", kind="police", start_s=police_start,
+        end_s=min(end_s, police_start + spec.police.max_search_h * 3600.0),
         node=study.station_node, travel_mps=study.police_mps, spec=spec.police,
         order=tuple(order_lkp[u::units].tolist())) for u in range(spec.police_units)]
 

@@ -2,9 +2,10 @@
 
 This is the study's truth, drawn from a different model than the planner's prior (the
 ISRID distance rings in ``priors.py``). He leaves the last known point (LKP) walking the
-roads: at each junction he takes the road closest to his heading, with
+roads: at each junction he takes a road by its turn from his heading, with
 ``persistence`` (a von Mises weight exp(persistence cos(turn)); 0 is a random walk),
-for ``walk_time_s``. Then he follows one rule, drawn by the category's shares:
+never straight back the way he came but at a dead end, for ``walk_time_s``. Then he
+follows one rule, drawn by the category's shares:
 
 - ``stay``: he rests where he is, off the road, for good;
 - ``wander``: rests of ``pause_s`` alternate with walks of ``wander_walk_s``;

@@ -19,7 +19,7 @@ from gridsim.cli import main
 from gridsim.errors import InputError
 from gridsim.rng import stream
 from gridsim.scenario.schema import Duration
-from gridsim.search.channels import ObserverSet, observer_reports
+from gridsim.search.channels import ObserverSet, observer_reports, phone_reports
 from gridsim.search.detection import (
     bayes_after_effort,
     bayes_after_report,
@@ -244,6 +244,22 @@ def test_a_camera_reports_a_passing_subject_after_the_footage_search(study: Stud
     camera = ObserverSet("cctv", np.array([[100.0, 0.0]]), 0.0, 5000.0)
     reports = observer_reports(camera, spec, study.spec, subject, 1e5, stream(1, "t"))
     assert [(r.seen_s, r.report_s, r.true) for r in reports] == [(100.0, 5600.0, True)]
+
+
+def test_phone_fixes_come_after_the_request_and_contain_him(study: Study) -> None:
+    spec = study.spec.channels.phone.model_copy(update={"phone_on_prob": 1.0})
+    rng = stream(6, "test.phone")
+    for _ in range(10):
+        subject = draw_subject(study.area, study.spec, study.behaviour, study.end_s, rng)
+        fixes = phone_reports(spec, subject, study.report_s, study.end_s, rng)
+        first = study.report_s + spec.request_delay_s
+        assert [f.report_s for f in fixes] == pytest.approx(
+            list(np.arange(first, study.end_s, spec.repeat_s)))
+        for fix in fixes:
+            here = subject.position(np.array([fix.seen_s]))[0]
+            assert np.hypot(*(here - np.array(fix.xy_m))) <= spec.accuracy_m
+    off = spec.model_copy(update={"phone_on_prob": 0.0})
+    assert phone_reports(off, subject, study.report_s, study.end_s, rng) == []
 
 
 def test_study_arms_share_each_replication(study: Study) -> None:

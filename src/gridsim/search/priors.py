@@ -4,7 +4,8 @@ The planner does not know the subject model (``subject.py``): its prior comes fr
 person statistics as search planners use them. ISRID publishes, per subject category,
 the 25/50/75/95% straight-line distances from the last known point at which subjects
 were found (Koester, *Lost Person Behavior*, 2008); the rings between them hold 25, 25,
-25 and 20% of finds, and the last 5% lies between the 95% distance and twice it. Each
+25 and 20% of finds, and the last 5% lies between the 95% distance and twice it (an
+ASSUMPTION: the tail's extent is not published per category). Each
 ring's share is spread evenly over its area, times the category's attraction weight of
 the nearest road node's place (water edges for despondent subjects, and so on), within
 each ring. What lies beyond the search area is the map's last cell, "outside", which no

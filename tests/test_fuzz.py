@@ -685,7 +685,7 @@ FOUND_IN_SCENARIO_LAYER = [
     ("small", "incidents.theft.rate_per_day=inf", "finite number"),  # ValueError: lam too large
     ("small", "incidents.theft.on_scene_s.mean_s=inf", "finite number"),  # JSON: out of range
     ("small", "incidents.theft.on_scene_s.cv=inf", "finite number"),  # JSON: out of range
-    ("missing", "missing_person.grid.inspect_s=inf", "finite number"),  # JSON: out of range
+    ("missing", "missing_person.grid.sweep_speed_mps=inf", "finite number"),  # JSON: out of range
     # whole numbers beyond int64 passed: OverflowError (Python int too large to convert)
     ("small", f"volunteers.count={2**70}", "less than or equal to"),
     ("small", f"police.patrol_units={2**70}", "less than or equal to"),
@@ -712,16 +712,17 @@ FOUND_IN_SCENARIO_LAYER = [
     ("small", "incidents.theft.on_scene_s.cv=1e300", "less than or equal to 10"),  # OverflowError
     ("small", "city.car_speed_mps.suburb=1e-320", "greater than or equal to 0.01"),  # overflow
     ("small", "city.car_speed_mps.suburb=1e308", "less than or equal to 1000"),  # overflow in add
-    ("missing", "missing_person.police.speed_mps=1e-320", "greater than or equal to 0.01"),
+    ("missing", "missing_person.police.sweep_speed_mps=1e-320", "greater than or equal to 0.01"),
     ("missing", "city.places.lakes_per_100_km2=1e308", "less than or equal to 100"),  # Overflow
     ("missing", "city.places.parks_per_10_km2=1e12", "less than or equal to 10"),  # ValueError
     # a river with both ends at one point: division by zero marking the river's shore
     ("missing", "city.river_lat_lon=[[32.0, 118.0], [32.0, 118.0]]", "both ends are the same"),
     # a --set value nested 5000 deep: RecursionError from tomllib
     ("small", f"name={DEEP_LIST}", "nested too deeply"),
-    # a moving searcher with inspect_s = 0 searched one spot for ever at no cost in time
-    ("missing", "missing_person.police.inspect_s=false", "police.inspect_s"),
-    ("missing", "missing_person.volunteer.inspect_s=1e-300", "volunteer.inspect_s"),
+    # a moving searcher with no time per spot searched one spot for ever at no cost in time
+    # (the old inspect_s = 0); a sweep now takes its roads' length x the path factor
+    ("missing", "missing_person.police.sweep_path_factor=false", "police.sweep_path_factor"),
+    ("missing", "missing_person.volunteer.sweep_speed_mps=1e-300", "volunteer.sweep_speed_mps"),
 ]
 
 

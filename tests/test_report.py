@@ -22,7 +22,7 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_run_report_writes_a_self_contained_page(results_dir: Path) -> None:
     page = (results_dir / "report.html").read_text(encoding="utf-8")
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
-    assert len(images) == 4
+    assert len(images) == 5  # the ring-coverage map is the fifth
     for data in images:
         assert base64.b64decode(data).startswith(b"\x89PNG")
     assert "http://" not in page and "https://" not in page  # nothing fetched

@@ -40,7 +40,7 @@ def _point_rows(records: SimulationRecords) -> dict[str, np.ndarray]:
 
 def _sites(scenario: Scenario, world: World) -> tuple[np.ndarray, np.ndarray]:
     _, staff, may_leave = wp.watch_point_sites(
-        scenario.watch_points, world.fleets.watch_point_node.shape[0], scenario.city.seed)
+        scenario.watch_points, world.fleets.watch_point_added(), scenario.city.seed)
     return staff, may_leave
 
 
@@ -123,7 +123,7 @@ def test_help_prob_zero_helps_nobody_but_still_shelters(small_world: World) -> N
 
 def test_kinds_follow_their_shares_and_are_stable() -> None:
     cfg = load_scenario(SMALL).watch_points
-    kind, staff, may_leave = wp.watch_point_sites(cfg, 20_000, 3)
+    kind, staff, may_leave = wp.watch_point_sites(cfg, np.zeros(20_000, dtype=bool), 3)
     shares = np.array([k.share for k in cfg.kinds.values()])
     observed = np.bincount(kind, minlength=shares.shape[0]) / kind.shape[0]
     assert np.allclose(observed, shares / shares.sum(), atol=0.015)
@@ -131,7 +131,8 @@ def test_kinds_follow_their_shares_and_are_stable() -> None:
     assert np.array_equal(staff, np.array([cfg.kinds[n].staff for n in names])[kind])
     assert np.array_equal(may_leave, np.array([cfg.kinds[n].may_leave for n in names])[kind])
     # point k's kind depends on k only
-    assert np.array_equal(wp.watch_point_sites(cfg, 500, 3)[0], kind[:500])
+    assert np.array_equal(wp.watch_point_sites(cfg, np.zeros(500, dtype=bool), 3)[0],
+                          kind[:500])
 
 
 def test_summary_section_adds_up(busy) -> None:  # type: ignore[no-untyped-def]

@@ -76,7 +76,13 @@ from gridsim.report.results import read_results
 from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.load import parse_scenario, read_scenario_text
-from gridsim.search.study import STRATEGIES, run_study, summarize_study
+from gridsim.search.study import (
+    STRATEGIES,
+    build_study,
+    heldout_mapscores,
+    run_replications,
+    summarize_study,
+)
 from gridsim.sensitivities import SENSITIVITY_METRICS, design_size, parse_factors, sensitivity
 from gridsim.staffing import Point as OptimizePoint
 from gridsim.staffing import optimize, parse_target, parse_vary
@@ -531,11 +537,12 @@ def _regress(args: argparse.Namespace, console: Console) -> int:
 
 def _run_search(scenario: Scenario, seed: int, out_dir: Path, quiet: bool) -> int:
     started = time.perf_counter()
-    world = build_world(scenario)
-    rows = run_study(world, seed=seed)
+    study = build_study(build_world(scenario))
+    rows = run_replications(study, seed=seed)
     spec = scenario.missing_person
     assert spec is not None
-    summary = {"scenario": scenario.name, "seed": seed, **summarize_study(rows, spec)}
+    summary = {"scenario": scenario.name, "seed": seed,
+               **summarize_study(rows, spec, heldout_mapscores(study, seed))}
     strategies = list(STRATEGIES)
     figure = png_bytes(time_to_find_cdf(rows, strategies, spec.horizon_h))
     write_folder(out_dir, {

@@ -87,12 +87,12 @@ def _index_cell(row: dict[str, Any], morris: bool) -> str:
 
 
 def print_search(summary: dict[str, Any]) -> None:
-    """Print the missing-person strategies side by side, with their CIs."""
+    """Print the missing-person arms side by side, with their CIs."""
     table = Table(title=f"Missing person ({summary['category']}, {summary['district']}): "
-                        "each layer's effect, 95% CIs")
-    for column in ("strategy", "median h to find", "found in 1 h", "found in 3 h",
-                   "found in 6 h", "before critical time", "searcher-hours"):
-        table.add_column(column, justify="left" if column == "strategy" else "right")
+                        "strategies and sighting channels, 95% CIs")
+    for column in ("arm", "median h to find", "found in 1 h", "found in 3 h",
+                   "found in 6 h", "before harm", "searchers", "searcher-h"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
 
     def share(cell: dict[str, Any]) -> str:
         return f"{cell['p']:.0%} [{cell['ci'][0]:.0%}, {cell['ci'][1]:.0%}]"
@@ -104,15 +104,20 @@ def print_search(summary: dict[str, Any]) -> None:
         low, high = f["median_ci_h"]
         table.add_row(name, f"{hours(f['median_time_to_find_h'])} [{hours(low)}, {hours(high)}]",
                       share(f["p_found_1h"]), share(f["p_found_3h"]), share(f["p_found_6h"]),
-                      share(f["p_found_before_critical"]), f"{f['searcher_hours_mean']:.0f}")
+                      share(f["p_found_before_critical"]), f"{f['searchers_mean']:.0f}",
+                      f"{f['searcher_hours_mean']:.0f}")
     out = stdout_console()
     out.print(table)
     score = summary["mapscore"]
     distance = summary["subject_distance_km"]
-    out.print(f"prior map MapScore {score['mean']:.2f} [{score['ci'][0]:.2f}, "
-              f"{score['ci'][1]:.2f}] (random 0, perfect 1); subjects ended "
-              f"{distance['p25']}/{distance['p50']}/{distance['p75']} km (quartiles) "
-              "from the last known point")
+    honest, wrong = score["honest"], score["wrong"]
+    out.print(f"MapScore on {honest['n']} held-out subjects: honest prior {honest['mean']:.2f} "
+              f"[{honest['ci'][0]:.2f}, {honest['ci'][1]:.2f}], wrong prior "
+              f"({score['wrong_prior_category']} rings) {wrong['mean']:.2f} "
+              f"[{wrong['ci'][0]:.2f}, {wrong['ci'][1]:.2f}]; ISRID distance rings on real "
+              f"finds {score['isrid_benchmark']:.2f} (Ferguson 2013). Subjects settled "
+              f"{distance['p25']}/{distance['p50']}/{distance['p75']} km (quartiles) from "
+              "the last known point.")
 
 
 def print_fraud(summary: dict[str, Any]) -> None:

@@ -273,9 +273,12 @@ def time_to_find_cdf(rows: list[dict[str, Any]], strategies: list[str], horizon_
     found = np.isfinite([r["time_to_find_s"] for r in rows])
     if not found.any():
         return _no_data(fig, ax, title, f"no strategy found the subject within {horizon_h:g} h")
-    for strategy in strategies:
+    palette = plt.get_cmap("tab20")  # distinct colours for up to 20 arms: dark ones first
+    for k, strategy in enumerate(strategies):
         hours = np.array([r["time_to_find_s"] for r in rows if r["strategy"] == strategy])
-        _cdf(ax, hours / 3600.0, hours.shape[0], strategy)
+        shade = (2 * k) % 20 + (2 * k // 20) % 2
+        _cdf(ax, hours / 3600.0, hours.shape[0], strategy,
+             colour=matplotlib.colors.to_hex(palette(shade)))
     _cdf_axes(ax, horizon_h, "hours from the report", "share of replications: subject found",
               title)
     fig.tight_layout()

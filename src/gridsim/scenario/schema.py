@@ -820,39 +820,145 @@ class IncidentType(Model):
 
 
 PlaceType = Literal["water_edge", "bridge", "park", "transport_hub"]
+SubjectRule = Literal["stay", "wander", "attractor", "return_home"]
 
 
 class Behaviour(Model):
-    """How a category of missing person moves: distance quartiles, speed, attractions.
+    """A category of missing person: the prior's distance rings, and how he really moves.
 
-    Quartiles are of the straight-line distance from the last known point (km); a
-    log-normal is fitted to them. Attraction weights multiply a place's chance of being
-    where the subject heads (1 = no pull).
+    The prior (``distance_km_quartiles``, ``distance_km_p95``, ``attraction``) is the
+    planner's: ISRID-style rings of straight-line distance from the last known point
+    (25/50/75/95%), with attraction weights on places. The subject is drawn from a
+    different model: he walks the roads for ``walk_time_s`` keeping his heading with
+    ``persistence``, then follows one of the ``rules`` (shares): stay where he is, wander
+    on (walks of ``wander_walk_s`` between rests of ``pause_s``), head for an attracting
+    place within ``attractor_reach_m`` by road, or go home after ``dwell_s``. At rest he
+    is up to ``offroad_m`` off the road. ``critical_time_h`` is the mean time to harm at
+    an ordinary place by day (the hazard, 1 / it, grows with place and night factors).
     """
 
     distance_km_quartiles: tuple[PositiveFloat, PositiveFloat, PositiveFloat]
-    walk_speed_mps: Speed
+    distance_km_p95: PositiveFloat
     attraction: dict[PlaceType, Weight] = Field(default_factory=dict)
+    walk_speed_mps: Speed
+    walk_time_s: Duration
+    persistence: Annotated[float, Field(ge=0.0, le=50.0)] = 2.0
+    rules: dict[SubjectRule, Weight]
+    attractor_reach_m: PositiveFloat = 2000.0
+    wander_walk_s: Duration = Duration(dist="exponential", mean_s=900.0)
+    pause_s: Duration = Duration(dist="exponential", mean_s=3600.0)
+    dwell_s: Duration = Duration(dist="exponential", mean_s=7200.0)
+    offroad_m: NonNegativeFloat = 30.0
+    critical_time_h: PositiveFloat = 24.0
 
     @model_validator(mode="after")
     def _check(self) -> Behaviour:
         q1, q2, q3 = self.distance_km_quartiles
-        if not q1 < q2 < q3:
-            raise ValueError("distance_km_quartiles: must increase (25%, 50%, 75%)")
+        if not q1 < q2 < q3 < self.distance_km_p95:
+            raise ValueError("distance_km_quartiles: the 25%, 50%, 75% distances and "
+                             "distance_km_p95 must increase")
+        if sum(self.rules.values()) <= 0.0:
+            raise ValueError("rules: give at least one rule a positive share")
         return self
 
 
-MIN_INSPECT_S = 1.0  # a moving searcher's look at a spot; 0 lets simulated time stand still
+class SweepWidths(Model):
+    """Effective sweep width (m) by terrain class of the road swept."""
+
+    street: PositiveFloat
+    park: PositiveFloat
+    waterside: PositiveFloat
 
 
 class SearcherKind(Model):
-    """One kind of searcher: how many, how soon, how fast, how well it sees (day/night)."""
+    """One kind of searcher: when it sets off, how fast it sweeps, how wide it sees.
+
+    A searcher travels by road at its mode's speed (police: the district's car speed;
+    grid workers: ``grid_workers.mode``; volunteers: their own mode and speed), then
+    sweeps every road of a search segment at ``sweep_speed_mps``, covering
+    ``sweep_path_factor`` metres per metre of road (turning back at dead ends). While
+    travelling it still sees, with ``transit_sweep_share`` of its sweep width.
+    """
 
     start_delay_s: NonNegativeFloat
-    speed_mps: Speed
-    inspect_s: NonNegativeFloat = 60.0
-    pod_day: Probability
-    pod_night: Probability
+    sweep_speed_mps: Speed
+    sweep_path_factor: Annotated[float, Field(ge=1.0, le=10.0)] = 1.5
+    transit_sweep_share: Probability = 0.5
+    max_search_h: PositiveFloat = 24.0  # one searcher keeps at it this long at most
+    sweep_width_day_m: SweepWidths
+    sweep_width_night_m: SweepWidths
+
+
+class Observers(Model):
+    """A sighting channel of fixed observers: who sees a subject pass, reports, and errs.
+
+    A subject passing within ``range_m`` of an observer is seen with ``pass_prob_day`` /
+    ``pass_prob_night``; one resting within range is noticed at ``linger_per_h`` an hour.
+    Reports reach the search ``report_delay_s`` later, placing him within
+    ``location_error_m``. Each observer makes false reports at
+    ``false_reports_per_observer_h``; the planner takes a report as true with ``trust``.
+    """
+
+    range_m: PositiveFloat
+    pass_prob_day: Probability
+    pass_prob_night: Probability
+    linger_per_h: NonNegativeFloat = 0.0
+    report_delay_s: Duration
+    location_error_m: PositiveFloat = 100.0
+    false_reports_per_observer_h: NonNegativeFloat = 0.0
+    trust: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+
+
+class WatchPointChannel(Observers):
+    """Watch-point staff: they look out once the description reaches them."""
+
+    start_delay_s: NonNegativeFloat = 600.0  # from the report
+
+
+class PlatformChannel(Observers):
+    """Platform members pushed the description: observers at their homes by population.
+
+    Members within ``push_radius_m`` by road of the last known point get the push; how
+    many there are, and who takes it up, follow ``[platform]`` (count, the
+    ``missing_person`` task's ``engagement`` and ``delay_s``, ``engagement_by_hour``).
+    """
+
+    push_radius_m: PositiveFloat = 3000.0
+
+
+def _default_camera_places() -> list[PlaceType]:
+    return ["transport_hub", "bridge"]
+
+
+class CctvChannel(Observers):
+    """Cameras at the marked places and at a share of the busiest junctions.
+
+    Footage is searched from ``review_start_s`` after the report; a capture is reported
+    ``report_delay_s`` after that or after the capture, whichever is later.
+    """
+
+    places: list[PlaceType] = Field(default_factory=_default_camera_places)
+    junction_share: Probability = 0.1
+    review_start_s: NonNegativeFloat = 1800.0
+
+
+class PhoneChannel(Model):
+    """Phone location: a coarse area from the carrier, after a request delay, repeated."""
+
+    phone_on_prob: Probability
+    request_delay_s: NonNegativeFloat
+    repeat_s: PositiveFloat = 3600.0
+    accuracy_m: PositiveFloat = 1000.0
+    trust: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+
+
+class Channels(Model):
+    """The sighting channels of the study's channel arms."""
+
+    watch_points: WatchPointChannel
+    platform: PlatformChannel
+    cctv: CctvChannel
+    phone: PhoneChannel
 
 
 class MissingPerson(Model):
@@ -865,31 +971,42 @@ class MissingPerson(Model):
     horizon_h: PositiveFloat = 12.0
     replications: Annotated[int, Field(ge=2, le=MAX_COUNT)] = 200
     search_radius_m: PositiveFloat = 6000.0
-    critical_time_s: Duration = Duration(dist="lognormal", mean_s=4 * 3600.0, cv=0.8)
-    police_units: Count = 4
-    volunteer_radius_m: PositiveFloat = 1500.0
-    volunteer_acceptance_night: Probability = 0.15
-    volunteer_acceptance_day: Probability = 0.35
+    segment_m: Annotated[float, Field(ge=50.0, le=5000.0)] = 500.0
     night_hours: tuple[HourOfDay, HourOfDay] = (19.0, 6.0)
+    police_units: Count = 4
+    volunteer_radius_m: PositiveFloat = 1500.0  # by road from the last known point
+    grid_callout_prob: Probability = 0.0  # off-shift grid workers who answer a call-out
+    grid_callout_delay_s: NonNegativeFloat = 1800.0
+    belief_spread_per_h: Probability = 0.2  # map mass moving to neighbour segments an hour
+    # the planner's POD spreads effort over the strip this close to a segment's roads
+    # (0: the whole segment), as lost people are mostly found near linear features
+    track_offset_m: NonNegativeFloat = 0.0
+    wrong_prior_category: str
+    wrong_prior_attraction: bool = False
+    # the wrong prior's rings are centred this far from the LKP, on this compass bearing
+    wrong_prior_lkp_offset_m: NonNegativeFloat = 0.0
+    wrong_prior_bearing_deg: Annotated[float, Field(ge=0.0, lt=360.0)] = 90.0
+    mapscore_subjects: Annotated[int, Field(ge=10, le=100_000)] = 500
+    critical_place_factor: dict[PlaceType, Annotated[float, Field(gt=0.0, le=1000.0)]] = (
+        Field(default_factory=dict))
+    critical_night_factor: Annotated[float, Field(gt=0.0, le=1000.0)] = 1.0
     behaviours: dict[str, Behaviour]
     police: SearcherKind
     grid: SearcherKind
     volunteer: SearcherKind
-    watch_point: SearcherKind
+    channels: Channels
 
     @model_validator(mode="after")
     def _check(self) -> MissingPerson:
-        if self.category not in self.behaviours:
-            raise ValueError(f"category: unknown category {self.category!r}; allowed: "
-                             f"{', '.join(sorted(self.behaviours))}")
-        for kind in ("police", "grid", "volunteer"):
-            inspect_s = getattr(self, kind).inspect_s
-            if inspect_s < MIN_INSPECT_S:
-                raise ValueError(
-                    f"{kind}.inspect_s: is {inspect_s:g} but a searcher on the move needs at "
-                    f"least {MIN_INSPECT_S:g} s per spot (else it can search the same spot "
-                    "again and again at no cost in time); e.g. 30"
-                )
+        for key in ("category", "wrong_prior_category"):
+            name = getattr(self, key)
+            if name not in self.behaviours:
+                raise ValueError(f"{key}: unknown category {name!r}; allowed: "
+                                 f"{', '.join(sorted(self.behaviours))}")
+        if self.segment_m * 2.0 > self.search_radius_m:
+            raise ValueError(f"segment_m: is {self.segment_m:g} but the search area's "
+                             f"radius is {self.search_radius_m:g}; use segments at most "
+                             "half the radius")
         return self
 
 
@@ -1199,6 +1316,10 @@ class Scenario(Model):
                 raise ValueError(f"missing_person.district: unknown district "
                                  f"{self.missing_person.district!r}; allowed: "
                                  f"{', '.join(sorted(names))}")
+            if self.platform is None or "missing_person" not in self.platform.tasks:
+                raise ValueError("missing_person.channels.platform: the platform channel "
+                                 "reaches the [platform] pool as its missing_person task "
+                                 "does; add [platform] with [platform.tasks.missing_person]")
         n_districts = len(self.city.districts)
         placed = self.city.explicit is None and self.city.osm is None  # stations generated
         if placed and self.zones.household_stations < n_districts:

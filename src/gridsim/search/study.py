@@ -1,76 +1,96 @@
-"""The missing-person study: one subject, replayed under each search strategy.
+"""The missing-person study: one subject per replication, searched under every arm.
 
-Every strategy sees the same subject in replication r (common random numbers: the
-subject's walk comes from its own stream), so the strategies' differences are theirs.
-Strategies add layers one at a time: police only; + grid push; + volunteers; + watch
-points; and all of them with Bayesian allocation instead of each searcher sweeping its
-own area.
+Common random numbers: replication r draws its subject, who turns out to search and
+every channel's reports once (streams ``search.subject``, ``search.people``,
+``search.reports.*`` of the replication seed), and every arm searches for that same
+subject with those people. Arms add layers of searchers with each searcher sweeping its
+own area, then allocate the same searchers by Stone's rule from an honest prior and
+from a wrong one, then add sighting channels one at a time and all together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import simpy
-from scipy.sparse import csgraph
-from scipy.spatial import cKDTree
 
-from gridsim.city.places import mark_places
+from gridsim.city.places import PLACE_NAMES, mark_places
 from gridsim.city.synthetic import river_xy_m
+from gridsim.dispatch.volunteers import volunteer_travel
 from gridsim.experiment import replication_seeds
 from gridsim.metrics import quantile_ci
 from gridsim.rng import stream
 from gridsim.scenario.schema import Behaviour, MissingPerson, Scenario
-from gridsim.search.movement import (
-    Area,
-    Trajectory,
-    draw_destination,
-    place_weights,
-    trajectory_to,
-)
-from gridsim.search.searchers import (
-    Searcher,
-    SearchState,
-    bayesian_searcher,
-    naive_searcher,
-    pairwise_distance_m,
-)
+from gridsim.search.area import SearchArea, build_area
+from gridsim.search.channels import ObserverSet, Report, observer_reports, phone_reports
+from gridsim.search.priors import mapscore, ring_prior
+from gridsim.search.searching import KindSweep, Searcher, kind_sweep, search
+from gridsim.search.subject import Subject, draw_subject, is_night
+from gridsim.volunteer_kinds import kind_availability
 from gridsim.world import World
 
-STRATEGIES: dict[str, tuple[tuple[str, ...], bool]] = {  # name: (layers, Bayesian)
-    "police only": (("police",), False),
-    "+ grid push": (("police", "grid"), False),
-    "+ volunteers": (("police", "grid", "volunteer"), False),
-    "+ watch points": (("police", "grid", "volunteer", "watch_point"), False),
-    "all, Bayesian allocation": (("police", "grid", "volunteer", "watch_point"), True),
-}
-PRIOR_SAMPLES = 4000
-PRIOR_FLOOR = 0.05  # share of the prior spread evenly, so no node is ever ruled out
-VOLUNTEER_SWEEP_M = 500.0
-FOOT_REACH_M = 2000.0
-WATCH_POINT_CHECK_S = 3600.0  # a subject staying in a watch point's sight: a look an hour
+ISRID_MAPSCORE = 0.78  # the ISRID distance-ring model on real finds (Ferguson 2013)
 FIND_WITHIN_H = (1, 3, 6)
+LAYERS = ("police", "grid", "volunteer")
+CHANNELS = ("watch_points", "platform", "cctv", "phone")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One strategy: who searches, how they choose segments, from which map, which channels."""
+
+    layers: tuple[str, ...]
+    stone: bool  # Stone allocation from the prior (else each sweeps its own area)
+    prior: str = ""  # "honest" or "wrong" (Stone only)
+    channels: tuple[str, ...] = ()
+
+
+ARMS: dict[str, Arm] = {
+    "police, own sweep": Arm(("police",), False),
+    "+ grid, own sweep": Arm(("police", "grid"), False),
+    "+ volunteers, own sweep": Arm(LAYERS, False),
+    "all, Stone, honest prior": Arm(LAYERS, True, "honest"),
+    "all, Stone, wrong prior": Arm(LAYERS, True, "wrong"),
+    "+ watch points": Arm(LAYERS, True, "honest", ("watch_points",)),
+    "+ platform sightings": Arm(LAYERS, True, "honest", ("platform",)),
+    "+ CCTV": Arm(LAYERS, True, "honest", ("cctv",)),
+    "+ phone location": Arm(LAYERS, True, "honest", ("phone",)),
+    "+ all channels, honest prior": Arm(LAYERS, True, "honest", CHANNELS),
+    "+ all channels, wrong prior": Arm(LAYERS, True, "wrong", CHANNELS),
+}
+STRATEGIES = tuple(ARMS)  # the arms, in table order
 
 
 @dataclass(frozen=True, eq=False)
 class Study:
-    """Everything fixed across replications: the area, the prior, who could search."""
+    """Everything fixed across replications."""
 
     scenario: Scenario
     spec: MissingPerson
     behaviour: Behaviour
-    area: Area
-    weights: np.ndarray  # attraction weight per area node
-    distance_m: np.ndarray  # (A, A) float32 straight-line distances between area nodes
-    prior: np.ndarray  # probability map over area nodes
     world: World
-    grid_workers: np.ndarray  # fleet ids of workers of the LKP grid and its neighbours
-    volunteers_near: np.ndarray  # fleet ids of volunteers within the recruiting radius
-    watch_points: np.ndarray  # area indices of watch points in the area
-    watch_point_near: np.ndarray  # (A,) bool: a watch point can see this node
-    station_index: int  # area index of the nearest station (or the LKP)
+    area: SearchArea
+    priors: dict[str, np.ndarray]  # "honest" and "wrong", over segments + outside
+    sweeps: dict[str, KindSweep]
+    report_s: float  # s after the last sighting
+    end_s: float
+    station_node: int  # local node the police set off from (the station, or the
+    station_drive_s: float  # area node nearest it, this many car seconds from it)
+    police_mps: float
+    grid_workers: np.ndarray  # fleet ids of the LKP grid's and its neighbours' workers
+    grid_nodes: np.ndarray  # their local start nodes
+    volunteers: np.ndarray  # fleet ids of volunteers within the radius by road (report hour)
+    volunteer_nodes: np.ndarray  # local nodes
+    volunteer_road_m: np.ndarray
+    volunteer_mps: np.ndarray
+    watch_points_xy: np.ndarray
+    cameras_xy: np.ndarray
+    platform_nodes: np.ndarray  # local nodes within the push radius, and their people
+    platform_people: np.ndarray
+    platform_share: float  # of the city's people living within the push radius
+    # own-sweep orders already worked out, by (start node, grid or -1): a cache
+    orders: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
 
 
 def build_study(world: World) -> Study:
@@ -78,166 +98,307 @@ def build_study(world: World) -> Study:
     scenario = world.scenario
     spec = scenario.missing_person
     assert spec is not None
-    behaviour = spec.behaviours[spec.category]
     net = world.network
     district = world.district_names.index(spec.district)
     members = np.flatnonzero(world.node_district == district)
     centre = net.xy_m[members].mean(axis=0)
     lkp = int(members[np.argmin(np.hypot(*(net.xy_m[members] - centre).T))])
+    area = build_area(net, lkp, spec.search_radius_m, spec.segment_m, _places(world))
+    report_s = spec.report_delay_h * 3600.0
+    priors = {
+        "honest": ring_prior(area, spec.behaviours[spec.category]),
+        "wrong": ring_prior(area, spec.behaviours[spec.wrong_prior_category],
+                            attraction=spec.wrong_prior_attraction,
+                            centre_xy=area.xy_m[area.lkp] + spec.wrong_prior_lkp_offset_m
+                            * np.array([np.sin(np.radians(spec.wrong_prior_bearing_deg)),
+                                        np.cos(np.radians(spec.wrong_prior_bearing_deg))])),
+    }
 
-    tree = cKDTree(net.xy_m)
-    nodes = np.array(sorted(tree.query_ball_point(net.xy_m[lkp], spec.search_radius_m)))
-    road_m, predecessor = csgraph.dijkstra(net.graph(), directed=False, indices=lkp,
-                                           return_predecessors=True,
-                                           limit=2.0 * spec.search_radius_m)
-    places = _places(world)
-    area = Area(
-        lkp=lkp, nodes=nodes, xy_m=net.xy_m[nodes],
-        straight_m=np.hypot(*(net.xy_m[nodes] - net.xy_m[lkp]).T),
-        road_m=road_m[nodes], predecessor=predecessor, place=places[nodes],
-        grid=world.zones.node_grid[nodes],
-    )
-    weights = place_weights(area, behaviour)
-    prior = _prior(area, behaviour, weights, stream(scenario.seed, "search.prior"))
+    def local(nodes: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(area.node_id, nodes), area.node_id.shape[0] - 1)
+        exact = area.node_id[at] == nodes
+        nearest = np.array([int(np.argmin(np.hypot(*(area.xy_m - net.xy_m[n]).T)))
+                            for n in nodes[~exact].tolist()], dtype=np.int64)
+        out = at.astype(np.int64)
+        out[~exact] = nearest
+        return out
 
     lkp_grid = int(world.zones.node_grid[lkp])
-    grid_nodes = np.flatnonzero(world.zones.node_grid == lkp_grid)
     rows = np.repeat(np.arange(net.node_count), np.diff(net.indptr))
-    touching = np.isin(rows, grid_nodes)
+    touching = np.isin(rows, np.flatnonzero(world.zones.node_grid == lkp_grid))
     grids = np.unique(world.zones.node_grid[net.indices[touching]])
     grid_workers = np.flatnonzero(np.isin(world.fleets.grid_workers.grid, grids))
-    vol_xy = net.xy_m[world.fleets.volunteers.base_node]
-    volunteers_near = np.flatnonzero(
-        np.hypot(*(vol_xy - net.xy_m[lkp]).T) <= spec.volunteer_radius_m)
-    position = {int(n): i for i, n in enumerate(nodes.tolist())}
-    watch_points = np.array(sorted(position[n] for n in world.fleets.watch_point_node.tolist()
-                                   if n in position), dtype=np.int64)
-    sight = scenario.watch_points.radius_m
-    watch_point_near = np.zeros(nodes.shape[0], dtype=bool)
-    if watch_points.shape[0]:
-        seen = cKDTree(area.xy_m[watch_points]).query(area.xy_m, distance_upper_bound=sight)[0]
-        watch_point_near = np.isfinite(seen)
-    station = int(world.zones.station_node[world.zones.node_station[lkp]])
+
+    hour = int((spec.last_seen_hour + spec.report_delay_h) % 24.0)
+    where = volunteer_nodes_at(world, hour)
+    in_area = np.isin(where, area.node_id)
+    road = np.full(where.shape[0], np.inf)
+    road[in_area] = area.road_from_lkp_m[np.searchsorted(area.node_id, where[in_area])]
+    volunteers = np.flatnonzero(road <= spec.volunteer_radius_m)
+    speed = volunteer_travel(scenario.volunteers, world.fleets.volunteers.size,
+                             scenario.city.seed, world.volunteer_positions.kind)[1]
+
+    push = area.road_from_lkp_m <= spec.channels.platform.push_radius_m
+    people = world.node_population[area.node_id]
+    watch = np.isin(area.node_id, world.fleets.watch_point_node)
+    station_id = int(world.zones.node_station[lkp])
+    station_local = int(local(np.array([int(world.zones.station_node[station_id])]))[0])
+    character = scenario.city.districts[district].character
     return Study(
-        scenario=scenario, spec=spec, behaviour=behaviour, area=area, weights=weights,
-        distance_m=pairwise_distance_m(area.xy_m),
-        prior=prior, world=world, grid_workers=grid_workers, volunteers_near=volunteers_near,
-        watch_points=watch_points, watch_point_near=watch_point_near,
-        station_index=position.get(station, position[lkp]),
+        scenario=scenario, spec=spec, behaviour=spec.behaviours[spec.category], world=world,
+        area=area, priors=priors,
+        sweeps={k: kind_sweep(area, getattr(spec, k), spec.track_offset_m) for k in LAYERS},
+        report_s=report_s, end_s=report_s + spec.horizon_h * 3600.0,
+        station_node=station_local,
+        station_drive_s=float(world.node_station_car_s[area.node_id[station_local],
+                                                       station_id]),
+        police_mps=float(getattr(scenario.city.car_speed_mps, character)),
+        grid_workers=grid_workers,
+        grid_nodes=local(world.fleets.grid_workers.base_node[grid_workers].astype(np.int64)),
+        volunteers=volunteers, volunteer_nodes=local(where[volunteers].astype(np.int64)),
+        volunteer_road_m=road[volunteers], volunteer_mps=speed[volunteers],
+        watch_points_xy=area.xy_m[watch], cameras_xy=area.xy_m[_cameras(area, spec)],
+        platform_nodes=np.flatnonzero(push & (people > 0)),
+        platform_people=people[push & (people > 0)],
+        platform_share=float(people[push].sum() / world.node_population.sum()),
     )
 
 
-def run_one(study: Study, strategy: str, seed: int) -> dict[str, Any]:
-    """Return the outcome of one replication of one strategy."""
-    spec, area = study.spec, study.area
-    layers, bayesian = STRATEGIES[strategy]
-    subject = draw_subject(study, seed)
-    destination_index = int(np.searchsorted(area.nodes, subject.destination))
-    report_s = spec.report_delay_h * 3600.0
-    horizon_s = report_s + spec.horizon_h * 3600.0
-    found_index = np.minimum(np.searchsorted(area.nodes, subject.nodes), area.nodes.shape[0] - 1)
-    # the path may leave the search area on its way; there nobody can find him
-    path_index = np.where(area.nodes[found_index] == subject.nodes, found_index, -1)
+def volunteer_nodes_at(world: World, hour: int) -> np.ndarray:
+    """Return where each volunteer is in ``hour`` of the day (home, post, round)."""
+    positions = world.volunteer_positions
+    held = ((positions.hours >> hour) & 1) == 1
+    where = np.array(world.fleets.volunteers.base_node, dtype=np.int64)
+    where[positions.volunteer[held]] = positions.node[held]
+    return where
 
-    def subject_at(t_s: float) -> int:
-        step = int(np.searchsorted(subject.t_s, t_s, side="right")) - 1
-        return int(path_index[max(0, step)])
 
-    state = SearchState(subject_at=subject_at, is_night=lambda t: _is_night(spec, t),
-                        probability=study.prior.copy(), xy_m=area.xy_m,
-                        distance_m=study.distance_m)
-    env = simpy.Environment()
-    searchers = build_searchers(study, layers, seed, report_s)
-    for searcher in searchers:
-        process = bayesian_searcher if bayesian else naive_searcher
-        env.process(process(env, searcher, state))
-    if "watch_point" in layers:
-        _watch_points(study, subject, state, seed, report_s, horizon_s)
-    env.run(until=horizon_s)
-    found = state.found_at_s is not None and state.found_at_s <= horizon_s
-    end_s = state.found_at_s if found and state.found_at_s is not None else horizon_s
-    critical_s = float(spec.critical_time_s.sample(stream(seed, "search.critical"), 1)[0])
+def _cameras(area: SearchArea, spec: MissingPerson) -> np.ndarray:
+    """Return the local nodes with a camera: marked places and the busiest junctions."""
+    codes = [PLACE_NAMES.index(p) for p in spec.channels.cctv.places]
+    marked = np.isin(area.place, codes)
+    degree = np.diff(area.indptr)
+    junctions = np.flatnonzero(degree >= 3)
+    busiest = junctions[np.lexsort((junctions, -degree[junctions]))]
+    chosen = busiest[: int(round(spec.channels.cctv.junction_share * junctions.shape[0]))]
+    marked[chosen] = True
+    return np.flatnonzero(marked)
+
+
+@dataclass(frozen=True)
+class Replication:
+    """What every arm of one replication shares."""
+
+    seed: int
+    subject: Subject
+    searchers: dict[str, list[Searcher]]  # by layer
+    reports: dict[str, list[Report]]  # by channel
+
+
+def draw_replication(study: Study, seed: int) -> Replication:
+    """Return replication ``seed``'s subject, searchers and reports."""
+    spec = study.spec
+    subject = draw_subject(study.area, spec, study.behaviour, study.end_s,
+                           stream(seed, "search.subject"))
+    return Replication(seed=seed, subject=subject,
+                       searchers=_people(study, stream(seed, "search.people")),
+                       reports=_reports(study, subject, seed))
+
+
+def _people(study: Study, rng: np.random.Generator) -> dict[str, list[Searcher]]:
+    """Return who searches, by layer, with the incident model's shifts and willingness."""
+    spec, scenario, area = study.spec, study.scenario, study.area
+    report_s, end_s = study.report_s, study.end_s
+    order_lkp = np.argsort(np.hypot(*(area.segment_centre_xy - area.xy_m[area.lkp]).T),
+                           kind="stable")
+    units = max(spec.police_units, 1)
+    police_start = report_s + spec.police.start_delay_s + study.station_drive_s
+    police = [Searcher(
+        name=f"police{u}", kind="police", start_s=police_start,
+        end_s=min(end_s, police_start + spec.police.max_search_h * 3600.0),
+        node=study.station_node, travel_mps=study.police_mps, spec=spec.police,
+        order=tuple(order_lkp[u::units].tolist())) for u in range(spec.police_units)]
+
+    cfg = scenario.grid_workers
+    fleet = study.world.fleets.grid_workers
+    grid_mps = scenario.city.speed_mps(cfg.mode)
+    grid: list[Searcher] = []
+    for worker, node in zip(study.grid_workers.tolist(), study.grid_nodes.tolist(),
+                            strict=True):
+        start_h, length_h = float(fleet.shift_start_h[worker]), float(fleet.shift_length_h[worker])
+        responds, called = rng.random() < cfg.response_prob, rng.random() < spec.grid_callout_prob
+        into_shift_h = (_hour(spec, report_s) - start_h) % 24.0
+        if into_shift_h < length_h:  # on duty: pushed the description
+            start = report_s + cfg.reaction_s + spec.grid.start_delay_s if responds else None
+            stop = report_s + (length_h - into_shift_h) * 3600.0
+        elif called:  # off duty: the call-out rule for searches out of hours
+            start = report_s + spec.grid_callout_delay_s
+            stop = start + spec.grid.max_search_h * 3600.0
+        else:  # joins at the start of the next shift, as pushed then
+            shift_s = report_s + (24.0 - into_shift_h) * 3600.0
+            start = shift_s + cfg.reaction_s if responds else None
+            stop = shift_s + length_h * 3600.0
+        if start is None or start >= end_s:
+            continue
+        grid.append(Searcher(
+            name=f"grid{worker}", kind="grid", start_s=start,
+            end_s=min(stop, start + spec.grid.max_search_h * 3600.0, end_s), node=node,
+            travel_mps=grid_mps, spec=spec.grid,
+            order=_own_order(study, node, int(fleet.grid[worker]))))
+
+    vcfg = scenario.volunteers
+    hour = int(_hour(spec, report_s)) % 24
+    n = study.volunteers.shape[0]
+    kind = study.world.volunteer_positions.kind[study.volunteers].astype(np.int64)
+    table = np.array([vcfg.availability_by_hour, *kind_availability(vcfg)])[:, hour]
+    available = table[kind + 1] if vcfg.kinds else np.full(n, table[0])
+    u_available, u_accept, u_show = rng.random(n), rng.random(n), rng.random(n)
+    accept_p = vcfg.acceptance_prob * np.exp(-study.volunteer_road_m / vcfg.acceptance_decay_m)
+    coming = (u_available < available) & (u_accept < accept_p) & (u_show >= vcfg.no_show_prob)
+    accept_s = vcfg.time_to_accept_s.sample(rng, n)
+    volunteers = []
+    for k in np.flatnonzero(coming).tolist():
+        start = report_s + float(accept_s[k]) + vcfg.reaction_s + spec.volunteer.start_delay_s
+        node = int(study.volunteer_nodes[k])
+        volunteers.append(Searcher(
+            name=f"volunteer{int(study.volunteers[k])}", kind="volunteer", start_s=start,
+            end_s=min(end_s, start + spec.volunteer.max_search_h * 3600.0), node=node,
+            travel_mps=float(study.volunteer_mps[k]), spec=spec.volunteer,
+            order=_own_order(study, node, -1)))
+    return {"police": police, "grid": grid, "volunteer": volunteers}
+
+
+def _own_order(study: Study, node: int, grid: int) -> tuple[int, ...]:
+    """Return the segments of ``grid`` (-1: none) then all others, nearest first by road.
+
+    Distances are from ``node``; a segment is in a grid when its entry node is.
+    """
+    key = (node, grid)
+    if key not in study.orders:
+        area = study.area
+        mine = study.world.zones.node_grid[area.node_id[area.segment_entry]] == grid
+        road = area.entry_road_m[:, node]
+        order = np.lexsort((road, ~mine))  # own grid first, then by road distance
+        study.orders[key] = tuple(order.tolist())
+    return study.orders[key]
+
+
+def _reports(study: Study, subject: Subject, seed: int) -> dict[str, list[Report]]:
+    """Return each channel's reports for this subject."""
+    spec, channels, area = study.spec, study.spec.channels, study.area
+    report_s, end_s = study.report_s, study.end_s
+    out: dict[str, list[Report]] = {}
+    out["watch_points"] = observer_reports(
+        ObserverSet("watch_points", study.watch_points_xy,
+                    report_s + channels.watch_points.start_delay_s, 0.0),
+        channels.watch_points, spec, subject, end_s, stream(seed, "search.reports.watch"))
+    platform = study.scenario.platform
+    assert platform is not None
+    task = platform.tasks["missing_person"]
+    rng = stream(seed, "search.reports.platform")
+    push_s = report_s + task.delay_s
+    hour = int(_hour(spec, push_s)) % 24
+    reached = int(rng.binomial(platform.count, min(1.0, study.platform_share)))
+    engaged = int(rng.binomial(reached, task.engagement * platform.engagement_by_hour[hour]))
+    homes = study.platform_nodes
+    where = (rng.choice(homes, size=engaged, p=study.platform_people
+                        / study.platform_people.sum()) if engaged and homes.shape[0]
+             else np.zeros(0, dtype=np.int64))
+    out["platform"] = observer_reports(ObserverSet("platform", area.xy_m[where], push_s, 0.0),
+                                       channels.platform, spec, subject, end_s, rng)
+    out["cctv"] = observer_reports(
+        ObserverSet("cctv", study.cameras_xy, 0.0, report_s + channels.cctv.review_start_s),
+        channels.cctv, spec, subject, end_s, stream(seed, "search.reports.cctv"))
+    out["phone"] = phone_reports(channels.phone, subject, report_s, end_s,
+                                 stream(seed, "search.reports.phone"))
+    return {name: sorted(reports, key=lambda r: r.report_s) for name, reports in out.items()}
+
+
+def run_arm(study: Study, rep: Replication, name: str) -> dict[str, Any]:
+    """Return the outcome of one arm on one replication."""
+    arm, spec, area = ARMS[name], study.spec, study.area
+    searchers = [s for layer in arm.layers for s in rep.searchers[layer]]
+    reports = sorted((r for c in arm.channels for r in rep.reports[c]),
+                     key=lambda r: r.report_s)
+    outcome = search(
+        area, study.sweeps, searchers, rep.subject, lambda t: is_night(spec, t), study.end_s,
+        stream(rep.seed, f"search.detect.{name}"),
+        prior=study.priors[arm.prior] if arm.stone else None, reports=reports,
+        report_s=study.report_s, spread_per_h=spec.belief_spread_per_h,
+        walk_mps=study.behaviour.walk_speed_mps)
+    found = outcome.found_s <= study.end_s
+    subject = rep.subject
+    settled = area.xy_m[subject.settled_node] - area.xy_m[area.lkp]
     return {
-        "strategy": strategy,
-        "seed": seed,
+        "strategy": name,
+        "seed": rep.seed,
         "found": found,
-        "time_to_find_s": (end_s - report_s) if found else float("inf"),
-        "found_by": state.found_by if found else "",
-        "critical_s": critical_s,
-        "before_critical": found and end_s <= critical_s,
-        "searcher_hours": sum(max(0.0, end_s - s.start_s) for s in searchers) / 3600.0,
-        "destination_node": subject.destination,
-        "destination_km": float(area.straight_m[destination_index]) / 1000.0,
-        "mapscore": mapscore(study.prior, destination_index),
+        "time_to_find_s": outcome.found_s - study.report_s if found else float("inf"),
+        "found_by": outcome.found_by if found else "",
+        "found_by_kind": _kind_of(outcome.found_by) if found else "",
+        "critical_s": subject.harm_s - study.report_s,  # he comes to harm (s after report)
+        "before_critical": found and outcome.found_s < subject.harm_s,
+        "searchers": len(searchers),
+        "searcher_hours": outcome.searcher_s / 3600.0,
+        "reports_used": outcome.reports_used,
+        "subject_rule": subject.rule,
+        "destination_node": int(area.node_id[subject.settled_node]),  # after the first walk
+        "destination_km": float(np.hypot(*settled)) / 1000.0,
+        "mapscore": mapscore(study.priors["honest"], area.segment_area_m2,
+                             int(area.node_segment[subject.settled_node])),
+        "mapscore_wrong": mapscore(study.priors["wrong"], area.segment_area_m2,
+                                   int(area.node_segment[subject.settled_node])),
     }
 
 
-def draw_subject(study: Study, seed: int) -> Trajectory:
-    """Return replication ``seed``'s subject: the same in every strategy."""
-    rng = stream(seed, "search.subject")
-    index = draw_destination(study.area, study.behaviour, study.weights, rng)
-    return trajectory_to(study.area, index, study.world.network,
-                         study.behaviour.walk_speed_mps)
+def _kind_of(found_by: str) -> str:
+    return found_by.rstrip("0123456789")
 
 
-def build_searchers(study: Study, layers: tuple[str, ...], seed: int, report_s: float
-                    ) -> list[Searcher]:
-    """Return the searchers the strategy's layers put in the field."""
-    spec, area, world = study.spec, study.area, study.world
-    order_from_lkp = np.argsort(area.straight_m, kind="stable")
-    out: list[Searcher] = []
-
-    def add(name: str, kind: str, start_index: int, route: np.ndarray, reach_m: float
-            ) -> None:
-        cfg = getattr(spec, kind)
-        out.append(Searcher(
-            name=name, start_index=start_index, start_s=report_s + cfg.start_delay_s,
-            speed_mps=cfg.speed_mps, inspect_s=cfg.inspect_s, pod_day=cfg.pod_day,
-            pod_night=cfg.pod_night, route=tuple(route.tolist()), reach_m=reach_m,
-            rng=stream(seed, f"search.detect.{name}"),
-        ))
-
-    if "police" in layers:
-        for unit in range(spec.police_units):
-            add(f"police{unit}", "police", study.station_index,
-                order_from_lkp[unit::max(spec.police_units, 1)], np.inf)
-    if "grid" in layers:
-        for worker in study.grid_workers.tolist():
-            home = _index_near(area, world.network.xy_m[world.fleets.grid_workers.base_node[
-                worker]])
-            own = np.flatnonzero(area.grid == world.fleets.grid_workers.grid[worker])
-            add(f"grid{worker}", "grid", home, _sweep_from(area, home, own), FOOT_REACH_M)
-    if "volunteer" in layers:
-        rng = stream(seed, "search.volunteers")
-        hour_night = _is_night(spec, report_s)
-        accept = spec.volunteer_acceptance_night if hour_night else spec.volunteer_acceptance_day
-        willing = study.volunteers_near[rng.random(study.volunteers_near.shape[0]) < accept]
-        for vid in willing.tolist():
-            home = _index_near(area, world.network.xy_m[world.fleets.volunteers.base_node[vid]])
-            near = np.flatnonzero(np.hypot(*(area.xy_m - area.xy_m[home]).T)
-                                  <= VOLUNTEER_SWEEP_M)
-            add(f"volunteer{vid}", "volunteer", home, _sweep_from(area, home, near),
-                FOOT_REACH_M)
-    return out
+def run_study(world: World, replications: int | None = None, seed: int | None = None
+              ) -> list[dict[str, Any]]:
+    """Return one row per arm x replication."""
+    return run_replications(build_study(world), replications, seed)
 
 
-def mapscore(prior: np.ndarray, found_index: int) -> float:
-    """Return the MapScore of ``prior`` for a subject found at ``found_index``.
+def run_replications(study: Study, replications: int | None = None, seed: int | None = None
+                     ) -> list[dict[str, Any]]:
+    """Return one row per arm x replication of ``study``."""
+    count = replications or study.spec.replications
+    seeds = replication_seeds(study.scenario.seed if seed is None else seed, count)
+    rows = []
+    for index, s in enumerate(seeds):
+        rep = draw_replication(study, s)
+        for name in ARMS:
+            row = run_arm(study, rep, name)
+            row["replication"] = index
+            rows.append(row)
+    order = {name: k for k, name in enumerate(ARMS)}
+    return sorted(rows, key=lambda r: (order[r["strategy"]], r["replication"]))
 
-    The share of cells the map ranks below the find cell (ties count half), rescaled so a
-    random map scores 0 on average and a perfect one 1 (after Ferguson, "MapScore:
-    probability map evaluation for search and rescue", 2013).
+
+def heldout_mapscores(study: Study, seed: int) -> dict[str, np.ndarray]:
+    """Return both priors' MapScores on ``mapscore_subjects`` subjects of their own stream.
+
+    The subjects come from the movement model (never seen by the priors), scored where
+    each settles after his first walk (the analogue of ISRID's find location).
     """
-    p = prior[found_index]
-    below = float((prior < p).sum()) + 0.5 * float((prior == p).sum() - 1)
-    return 2.0 * below / max(prior.shape[0] - 1, 1) - 1.0
+    rng = stream(seed, "search.mapscore")
+    cells = []
+    for _ in range(study.spec.mapscore_subjects):
+        subject = draw_subject(study.area, study.spec, study.behaviour, study.end_s, rng,
+                               settle_only=True)
+        cells.append(int(study.area.node_segment[subject.settled_node]))
+    return {name: np.array([mapscore(prior, study.area.segment_area_m2, c) for c in cells])
+            for name, prior in study.priors.items()}
 
 
-def summarize_study(rows: list[dict[str, Any]], spec: MissingPerson) -> dict[str, Any]:
-    """Return per-strategy figures with 95% confidence intervals."""
+def summarize_study(rows: list[dict[str, Any]], spec: MissingPerson,
+                    scores: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Return per-arm figures with 95% confidence intervals."""
     out: dict[str, Any] = {}
-    for strategy in STRATEGIES:
-        chosen = [r for r in rows if r["strategy"] == strategy]
+    for name in ARMS:
+        chosen = [r for r in rows if r["strategy"] == name]
         times = np.sort(np.array([r["time_to_find_s"] for r in chosen]))
         n = times.shape[0]
         figures: dict[str, Any] = {"replications": n}
@@ -248,68 +409,45 @@ def summarize_study(rows: list[dict[str, Any]], spec: MissingPerson) -> dict[str
             figures[f"p_found_{hours}h"] = _wilson(int((times <= hours * 3600.0).sum()), n)
         figures["p_found_before_critical"] = _wilson(
             sum(bool(r["before_critical"]) for r in chosen), n)
-        hours_spent = np.array([r["searcher_hours"] for r in chosen])
-        figures["searcher_hours_mean"] = round(float(hours_spent.mean()), 1)
-        out[strategy] = figures
-    scores = np.array([r["mapscore"] for r in rows if r["strategy"] == "police only"])
-    half = 1.96 * scores.std(ddof=1) / np.sqrt(scores.shape[0]) if scores.shape[0] > 1 else 0.0
-    distances = np.array([r["destination_km"] for r in rows if r["strategy"] == "police only"])
-    return {
+        figures["searcher_hours_mean"] = round(float(np.mean(
+            [r["searcher_hours"] for r in chosen])), 1) if n else float("nan")
+        figures["searchers_mean"] = round(float(np.mean([r["searchers"] for r in chosen])),
+                                          1) if n else float("nan")
+        kinds = [r["found_by_kind"] for r in chosen if r["found"]]
+        figures["found_by"] = {k: kinds.count(k) for k in sorted(set(kinds))}
+        figures["reports_used_mean"] = round(float(np.mean(
+            [r["reports_used"] for r in chosen])), 1) if n else float("nan")
+        out[name] = figures
+    first = [r for r in rows if r["strategy"] == STRATEGIES[0]]
+    distances = np.array([r["destination_km"] for r in first])
+    rules = [r["subject_rule"] for r in first]
+    summary: dict[str, Any] = {
         "category": spec.category,
         "district": spec.district,
         "strategies": out,
-        "mapscore": {"mean": round(float(scores.mean()), 3),
-                     "ci": [round(float(scores.mean() - half), 3),
-                            round(float(scores.mean() + half), 3)]},
+        "mapscore": {
+            name: _mean_ci(scores[name]) if scores is not None else
+            _mean_ci(np.array([r["mapscore" if name == "honest" else "mapscore_wrong"]
+                               for r in first]))
+            for name in ("honest", "wrong")},
         "subject_distance_km": {q: round(float(np.quantile(distances, v)), 2)
                                 for q, v in (("p25", 0.25), ("p50", 0.5), ("p75", 0.75))},
+        "subject_rules": {r: rules.count(r) for r in sorted(set(rules))},
+        "harmed_within_horizon": _wilson(
+            sum(bool(np.isfinite(r["critical_s"])) for r in first), len(first)),
     }
+    summary["mapscore"]["isrid_benchmark"] = ISRID_MAPSCORE
+    summary["mapscore"]["wrong_prior_category"] = spec.wrong_prior_category
+    return summary
 
 
-def run_study(world: World, replications: int | None = None, seed: int | None = None
-              ) -> list[dict[str, Any]]:
-    """Return one row per strategy x replication."""
-    study = build_study(world)
-    count = replications or study.spec.replications
-    seeds = replication_seeds(world.scenario.seed if seed is None else seed, count)
-    rows = []
-    for strategy in STRATEGIES:
-        for rep, s in enumerate(seeds):
-            row = run_one(study, strategy, s)
-            row["replication"] = rep
-            rows.append(row)
-    return rows
-
-
-def _watch_points(study: Study, subject: Trajectory, state: SearchState, seed: int,
-                  report_s: float, horizon_s: float) -> None:
-    """Record a find by a watch point the subject passes or stays at, if any."""
-    spec, area = study.spec, study.area
-    wp_nodes = set(area.nodes[study.watch_points].tolist())
-    rng = stream(seed, "search.watch_points")
-    ready_s = report_s + spec.watch_point.start_delay_s
-    chances: list[float] = [t for n, t in zip(subject.nodes.tolist(), subject.t_s.tolist(),
-                                              strict=True)
-                            if n in wp_nodes and t >= ready_s]
-    if study.watch_point_near[int(np.searchsorted(area.nodes, subject.destination))]:
-        t = max(ready_s, float(subject.t_s[-1]))
-        while t <= horizon_s:
-            chances.append(t)
-            t += WATCH_POINT_CHECK_S
-    for t in sorted(chances):
-        pod = spec.watch_point.pod_night if _is_night(spec, t) else spec.watch_point.pod_day
-        if rng.random() < pod:
-            if state.found_at_s is None or t < state.found_at_s:
-                state.found_at_s, state.found_by = t, "watch_point"
-            return
-
-
-def _prior(area: Area, behaviour: Behaviour, weights: np.ndarray,
-           rng: np.random.Generator) -> np.ndarray:
-    """Return the probability map: where simulated subjects end up, plus an even floor."""
-    ends = [draw_destination(area, behaviour, weights, rng) for _ in range(PRIOR_SAMPLES)]
-    counts = np.bincount(ends, minlength=area.nodes.shape[0]).astype(float)
-    return (1.0 - PRIOR_FLOOR) * counts / counts.sum() + PRIOR_FLOOR / counts.shape[0]
+def _mean_ci(values: np.ndarray) -> dict[str, Any]:
+    if values.shape[0] == 0:
+        return {"mean": float("nan"), "ci": [float("nan"), float("nan")], "n": 0}
+    half = 1.96 * values.std(ddof=1) / np.sqrt(values.shape[0]) if values.shape[0] > 1 else 0.0
+    mean = float(values.mean())
+    return {"mean": round(mean, 3), "ci": [round(mean - half, 3), round(mean + half, 3)],
+            "n": int(values.shape[0])}
 
 
 def _places(world: World) -> np.ndarray:
@@ -328,20 +466,9 @@ def _places(world: World) -> np.ndarray:
                        city.places, stream(city.seed, "city.places"))
 
 
-def _sweep_from(area: Area, home: int, members: np.ndarray) -> np.ndarray:
-    """Return ``members`` ordered by straight-line distance from ``home``."""
-    dist = np.hypot(*(area.xy_m[members] - area.xy_m[home]).T)
-    return members[np.argsort(dist, kind="stable")]
-
-
-def _index_near(area: Area, xy: np.ndarray) -> int:
-    return int(np.argmin(np.hypot(*(area.xy_m - xy).T)))
-
-
-def _is_night(spec: MissingPerson, t_s: float) -> bool:
-    hour = (spec.last_seen_hour + t_s / 3600.0) % 24.0
-    start, end = spec.night_hours
-    return hour >= start or hour < end if start > end else start <= hour < end
+def _hour(spec: MissingPerson, t_s: float) -> float:
+    """Return the hour of day ``t_s`` seconds after the last sighting."""
+    return (spec.last_seen_hour + t_s / 3600.0) % 24.0
 
 
 def _hours(seconds: float) -> float | None:

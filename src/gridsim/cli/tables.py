@@ -265,6 +265,23 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     if by_hour:
         console.print("busiest hour (busy over on-duty time): " + ", ".join(
             _busiest(kind.replace("_", " "), values) for kind, values in by_hour.items()))
+    coverage = summary.get("coverage")
+    if coverage:
+        console.print(_coverage_line(coverage))
+
+
+def _coverage_line(coverage: dict[str, Any]) -> str:
+    """Return the coverage headline: residents reached within each ring, Gini, worst cells."""
+    rings = ", ".join(f"{_pct(share)} within {float(ring) / 60:g} min" for ring, share in
+                      coverage["population_weighted_share_within_s"]["any"].items())
+    line = f"residents' incidents reached: {rings}"
+    worst = coverage.get("worst")
+    if worst is not None:
+        gini = coverage["gini_of_p90_first_arrival"]
+        line += (f"; Gini of the {coverage['cells']}' p90 {gini:.2f}; worst {worst['share_of_rated_cells']:.0%} of {coverage['cells']} "
+                 f"({worst['population']:,} residents) p90 {worst['p90_first_arrival_s_mean']:.0f}"
+                 f" s against {_fmt(worst['p90_first_arrival_s_mean_elsewhere'])} s")
+    return line
 
 
 def _busiest(label: str, values: list[float | None]) -> str:

@@ -277,10 +277,11 @@ def _coverage_line(coverage: dict[str, Any]) -> str:
     line = f"residents' incidents reached: {rings}"
     worst = coverage.get("worst")
     if worst is not None:
-        gini = coverage["gini_of_p90_first_arrival"]
-        line += (f"; Gini of the {coverage['cells']}' p90 {gini:.2f}; worst {worst['share_of_rated_cells']:.0%} of {coverage['cells']} "
-                 f"({worst['population']:,} residents) p90 {worst['p90_first_arrival_s_mean']:.0f}"
-                 f" s against {_fmt(worst['p90_first_arrival_s_mean_elsewhere'])} s")
+        cells, gini = coverage["cells"], coverage["gini_of_p90_first_arrival"]
+        line += (f"; Gini of the {cells}' p90 {gini:.2f}; worst "
+                 f"{worst['share_of_rated_cells']:.0%} of {cells} ({worst['population']:,} "
+                 f"residents) p90 {worst['p90_first_arrival_s_mean']:.0f} s against "
+                 f"{_fmt(worst['p90_first_arrival_s_mean_elsewhere'])} s")
     return line
 
 

@@ -142,6 +142,26 @@ def test_patrol_point_times_are_exact_nearby_and_an_upper_bound_beyond(
         assert np.all(got[~near] >= exact[targets[~near]] * (1 - 1e-5))
 
 
+def test_patrol_points_dense_own_area_table_matches_the_sparse_rows() -> None:
+    # the dense table (own area) must give, for every point and every node, the time the
+    # sparse rows give: the same float where the row holds the node, via the station not
+    scenario = gridsim.load_scenario(SMALL, ["police.patrol_points=3"])
+    world = gridsim.build_world(scenario)
+    points = world.patrol_points
+    via = 1e6  # a station time no row holds: picks out the fallback
+    checked_own = 0
+    for point in range(points.node.size):
+        start, end = points.near_start[point], points.near_start[point + 1]
+        expected = np.full(world.network.node_count, float(points.to_station_s.flat[point]) + via)
+        expected[points.near_node[start:end]] = points.near_car_s[start:end]
+        got = np.array([points.travel_s(point, v, via)
+                        for v in range(world.network.node_count)])
+        assert np.array_equal(got, expected)
+        own = world.zones.node_station == point // points.per_station
+        checked_own += int((own & (got < via)).sum())
+    assert checked_own > 0.5 * points.node.size * world.network.node_count / points.node.shape[0]
+
+
 def test_idle_patrol_units_set_off_from_a_patrol_point_of_their_station() -> None:
     scenario = gridsim.load_scenario(SMALL, ["police.patrol_points=3",
                                              "city.congestion.trip_cv=0"])

@@ -29,6 +29,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import simpy
@@ -61,6 +62,7 @@ class StationPool:
         self.fleet = fleet
         self.ring_s = ring_s
         self.points = points if points is not None and points.per_station > 0 else None
+        self._per_station = self.points.per_station if self.points is not None else 0
         self._fixed_points = fixed_points
         self._seed = seed
         self._stream_name = stream_name
@@ -68,14 +70,20 @@ class StationPool:
         self.position = [NO_POINT] * fleet.size  # patrol point of each idle unit
         self.kind_code = kind_code
         self.own_station_only = own_station_only
+        # whether freed units take only their own area's waiting calls
+        self.serves_own_area_only = own_station_only or ring_s < math.inf
         self.free: list[list[int]] = [[] for _ in range(station_count)]  # heaps of unit ids
         # 0 where a station has a free unit, inf where not: added to a travel row, its
         # argmin is the nearest station with a free unit
         self._closed = np.full(station_count, np.inf, dtype=np.float32)
         self._open_stations = 0  # stations with a free unit
-        self._unit_station: list[int] = fleet.station.tolist()
+        self.unit_station: list[int] = fleet.station.tolist()  # of each unit
         self.on_duty = np.zeros(fleet.size, dtype=bool)
         self.busy = np.zeros(fleet.size, dtype=bool)
+        # the same arrays as memoryviews: one unit at a time, far cheaper than numpy's
+        self._closed_of = _writable_view(self._closed)
+        self.on_duty_of = self.on_duty.data
+        self._busy_of = self.busy.data
         self.duty_unit_s = 0.0
         self._last_roster_s = 0.0
 
@@ -94,11 +102,6 @@ class StationPool:
             return NO_STATION, np.inf
         return station, best_s
 
-    @property
-    def serves_own_area_only(self) -> bool:
-        """Return whether freed units take only their own area's waiting calls."""
-        return self.own_station_only or self.ring_s < math.inf
-
     def take(self, station: int, unit: int | None = None) -> int:
         """Return ``unit`` (default: the lowest-id free unit) of ``station``, now busy."""
         waiting = self.free[station]
@@ -108,20 +111,20 @@ class StationPool:
             waiting.remove(unit)
             heapq.heapify(waiting)
         if not waiting:
-            self._closed[station] = np.inf
+            self._closed_of[station] = math.inf
             self._open_stations -= 1
-        self.busy[unit] = True
+        self._busy_of[unit] = True
         return unit
 
     def release(self, unit: int) -> None:
         """Mark ``unit`` no longer busy; it waits at its station if on duty."""
-        self.busy[unit] = False
-        if self.on_duty[unit]:
-            station = self._unit_station[unit]
+        self._busy_of[unit] = False
+        if self.on_duty_of[unit]:
+            station = self.unit_station[unit]
             self._place(unit, station)
             waiting = self.free[station]
             if not waiting:
-                self._closed[station] = 0.0
+                self._closed_of[station] = 0.0
                 self._open_stations += 1
             heapq.heappush(waiting, unit)
 
@@ -129,7 +132,7 @@ class StationPool:
         """Put an idle unit at its patrol point (fixed, or drawn afresh)."""
         if self.points is None:
             return
-        k = self.points.per_station
+        k = self._per_station
         if self._fixed_points or self._seed is None:
             self.position[unit] = station * k + unit % k
             return
@@ -139,13 +142,16 @@ class StationPool:
             draws = self._point_draws[unit] = DrawBuffer(rng.random, block=64)
         self.position[unit] = station * k + int(draws.take_one() * k)
 
-    def travel_s(self, unit: int, node: int, travel_row: np.ndarray) -> float:
-        """Return car seconds from where idle ``unit`` waits to ``node`` (free flow)."""
-        station = self._unit_station[unit]
+    def travel_s(self, unit: int, node: int, car_s: memoryview) -> float:
+        """Return car seconds from where idle ``unit`` waits to ``node`` (free flow).
+
+        ``car_s`` is the node x station car-time matrix as a 2-D memoryview.
+        """
+        station = self.unit_station[unit]
         point = self.position[unit]
         if self.points is None or point == NO_POINT:
-            return float(travel_row[station])
-        return self.points.travel_s(point, node, float(travel_row[station]))
+            return car_s[node, station]
+        return self.points.travel_s(point, node, car_s[node, station])
 
     def nearest_free_unit(self, station: int, node: int, travel_row: np.ndarray) -> int:
         """Return the free unit of ``station`` nearest to ``node`` (ties: lowest id)."""
@@ -154,21 +160,22 @@ class StationPool:
             return waiting[0]
         # units at the same point are equally near: each point is looked up once
         station_s = float(travel_row[station])
+        point_travel_s, position = self.points.travel_s, self.position
         point_s: dict[int, float] = {}
         best_unit, best_s = -1, math.inf
         for unit in waiting:
-            point = self.position[unit]
+            point = position[unit]
             unit_s = point_s.get(point)
             if unit_s is None:
                 unit_s = point_s[point] = (station_s if point == NO_POINT else
-                                           self.points.travel_s(point, node, station_s))
+                                           point_travel_s(point, node, station_s))
             if best_unit < 0 or unit_s < best_s or (unit_s == best_s and unit < best_unit):
                 best_unit, best_s = unit, unit_s
         return best_unit
 
     def claim(self, unit: int) -> None:
         """Mark an idle unit that is not waiting in a station list as busy."""
-        self.busy[unit] = True
+        self._busy_of[unit] = True
 
     def roster(self, now_s: float) -> np.ndarray:
         """Apply the shifts at ``now_s``; return the idle units that just came on duty.
@@ -182,6 +189,7 @@ class StationPool:
         leaving = np.flatnonzero(self.on_duty & ~duty & ~self.busy)
         arriving = np.flatnonzero(duty & ~self.on_duty & ~self.busy)
         self.on_duty = duty
+        self.on_duty_of = duty.data
         for station in np.unique(self.fleet.station[leaving]).tolist():
             keep = [u for u in self.free[station] if duty[u]]
             heapq.heapify(keep)
@@ -228,6 +236,10 @@ class _Jobs:
         self.row = np.zeros(units, dtype=np.int64)  # its dispatch row
         self.t_arrive_s = np.zeros(units)  # inf: stood down
         self.t_scene_end_s = np.zeros(units)  # when it leaves the scene (then drives back)
+        # memoryviews of the same arrays, to set one unit's job at a time cheaply
+        self.incident_of, self.row_of = self.incident.data, self.row.data
+        self.t_arrive_s_of = _writable_view(self.t_arrive_s)
+        self.t_scene_end_s_of = _writable_view(self.t_scene_end_s)
 
 
 class StationDispatch:
@@ -248,6 +260,8 @@ class StationDispatch:
         self._pools = list(pools)
         self._node_station = node_station
         self._travel = node_station_car_s
+        self._car_s = np.ascontiguousarray(node_station_car_s).data  # [node, station]
+        self._return_to_base = rules.return_to_base
         self._incidents = incidents
         self._log = log
         self._rules = rules
@@ -445,13 +459,13 @@ class StationDispatch:
         hour = int(t_dispatch_s // 3600.0) % 24
         factor = self._congestion[hour][self._character_of[node]]
         if free_flow_s is None:
-            free_flow_s = pool.travel_s(unit, node, self._travel[node])
+            free_flow_s = pool.travel_s(unit, node, self._car_s)
         travel_s = free_flow_s * factor * self._trip_factor_of[incident]
         t_arrive = t_dispatch_s + travel_s
         if on_scene_s is None:
             on_scene_s = self._on_scene_of[incident]
         t_free = t_scene_end = t_arrive + on_scene_s
-        if self._rules.return_to_base:
+        if self._return_to_base:
             t_free += travel_s
         t_local = self._log.first_local_arrival_s(incident)
         if t_local < t_arrive and (self._stand_down_u_of[incident]
@@ -463,10 +477,10 @@ class StationDispatch:
             t_arrive = math.inf  # never arrived
         if self._preempting:
             jobs = self._jobs[pool_index]
-            jobs.incident[unit] = incident
-            jobs.row[unit] = len(self._log)
-            jobs.t_arrive_s[unit] = t_arrive
-            jobs.t_scene_end_s[unit] = t_scene_end
+            jobs.incident_of[unit] = incident
+            jobs.row_of[unit] = len(self._log)
+            jobs.t_arrive_s_of[unit] = t_arrive
+            jobs.t_scene_end_s_of[unit] = t_scene_end
         self._log.add(incident, pool.kind_code, unit, t_dispatch_s, t_arrive, t_free)
         freed = self._env.timeout(t_free - self._env.now)
         freed.callbacks.append(
@@ -477,16 +491,15 @@ class StationDispatch:
         if generation != self._generation[pool_index][unit]:
             return  # the job was preempted; the unit is already on another
         if self._preempting:
-            self._jobs[pool_index].incident[unit] = -1
+            self._jobs[pool_index].incident_of[unit] = -1
         pool = self._pools[pool_index]
-        if not (pool.on_duty[unit] and self._serve_waiting(pool_index, unit)):
+        if not (pool.on_duty_of[unit] and self._serve_waiting(pool_index, unit)):
             pool.release(unit)
 
     def _serve_waiting(self, pool_index: int, unit: int) -> bool:
         """Give idle ``unit`` the request it should take next; False when none waits."""
         pool = self._pools[pool_index]
-        request = self._next_request(int(pool.fleet.station[unit]),
-                                     pool.serves_own_area_only)
+        request = self._next_request(pool.unit_station[unit], pool.serves_own_area_only)
         if request < 0:
             return False
         pool.claim(unit)
@@ -496,6 +509,14 @@ class StationDispatch:
                    max(self._env.now, t_call + self._delay_s[incident]),
                    on_scene_s=self._request_on_scene_s.pop(request, None))
         return True
+
+
+def _writable_view(values: np.ndarray) -> Any:
+    """Return a memoryview of ``values`` to set one item at a time.
+
+    Typed Any: typeshed lets a memoryview item take only an int; a float one takes floats.
+    """
+    return values.data
 
 
 def _view(values: np.ndarray, dtype: type) -> memoryview:

@@ -292,3 +292,34 @@ def test_nearby_car_times_equal_a_city_wide_bounded_dijkstra(small_world: World,
         assert np.array_equal(got, full)
         reached += int(np.isfinite(got).sum())
     assert reached > 2 * 40  # the searches reach past their own node
+
+
+def test_nearby_within_equals_exact_times_then_the_best_route_via_a_station(
+    small_world: World,
+) -> None:
+    # preemption's distances: exact within the search, else via the best station, inf
+    # beyond max_s; the search stops early (few sources) and skips sources by landmark
+    # bound, and must still give what the plain computation over every source gives
+    # (caps near the sources' own via times: a bound that skipped too much would show)
+    from gridsim.city.nearby import NearbyCarTimes
+
+    net, rows = small_world.network, small_world.node_station_car_s
+    nearby = NearbyCarTimes(net, small_world.zones.node_station, rows, 120.0)
+    graph = net.graph("car_s")
+    rng = np.random.default_rng(5)
+    finite = searched = 0
+    for node in rng.choice(net.node_count, 30, replace=False).tolist():
+        reach = dijkstra(graph, directed=False, indices=node, limit=120.0)
+        close = np.flatnonzero(np.isfinite(reach))
+        sources = np.concatenate([rng.choice(net.node_count, 40, replace=False),
+                                  rng.choice(close, min(5, close.shape[0]), replace=False)])
+        exact = reach[sources]
+        searched += int(np.isfinite(exact).sum())
+        via = (rows[sources] + rows[node]).min(axis=1).astype(float)
+        for max_s in [60.0, *np.quantile(via, [0.1, 0.3, 0.5]).tolist()]:
+            expected = np.where(np.isfinite(exact), exact, via)
+            expected[expected > max_s] = np.inf
+            got = nearby.within(node, sources, max_s)
+            assert np.array_equal(got, expected)
+            finite += int(np.isfinite(got).sum())
+    assert searched > 30 and finite > 0

@@ -57,7 +57,7 @@ class Dispatcher:
         if police_cfg.preempt_priority_max > 0:
             car_s_near = NearbyCarTimes(
                 world.network, zones.node_station, world.node_station_car_s,
-                min(police_cfg.preempt_search_s, PREEMPT_EXACT_S)).to
+                min(police_cfg.preempt_search_s, PREEMPT_EXACT_S)).within
 
         def station_dispatch(
             pools: list[StationPool], delay_by_priority_s: np.ndarray, name: str,

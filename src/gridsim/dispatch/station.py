@@ -220,11 +220,12 @@ class StationRules:
     stand_down_prob_by_type: np.ndarray  # (types,)
     # preemption: calls of priority <= preempt_priority_max (0: none) may take a unit
     # busy on a call of priority >= preempt_victim_min, or driving back; car_s_near(node,
-    # sources) gives free-flow car seconds from each source to node (inf beyond its limit)
+    # sources, max_s) gives free-flow car seconds from each source to node, inf beyond
+    # max_s (gridsim.city.nearby.NearbyCarTimes.within)
     preempt_priority_max: int = 0
     preempt_victim_min: int = 6
     preempt_search_s: float = math.inf
-    car_s_near: Callable[[int, np.ndarray], np.ndarray] | None = None
+    car_s_near: Callable[[int, np.ndarray, float], np.ndarray] | None = None
 
 
 class _Jobs:
@@ -236,10 +237,20 @@ class _Jobs:
         self.row = np.zeros(units, dtype=np.int64)  # its dispatch row
         self.t_arrive_s = np.zeros(units)  # inf: stood down
         self.t_scene_end_s = np.zeros(units)  # when it leaves the scene (then drives back)
+        # from when a priority call may take the unit: never (inf) without a job or when
+        # stood down, always (-inf) on a call not urgent enough to keep it, else once it
+        # drives back from the scene
+        self.takeable_from_s = np.full(units, np.inf)
         # memoryviews of the same arrays, to set one unit's job at a time cheaply
         self.incident_of, self.row_of = self.incident.data, self.row.data
         self.t_arrive_s_of = _writable_view(self.t_arrive_s)
         self.t_scene_end_s_of = _writable_view(self.t_scene_end_s)
+        self.takeable_from_s_of = _writable_view(self.takeable_from_s)
+
+    def end(self, unit: int) -> None:
+        """Mark ``unit`` on no job."""
+        self.incident_of[unit] = -1
+        self.takeable_from_s_of[unit] = math.inf
 
 
 class StationDispatch:
@@ -289,6 +300,9 @@ class StationDispatch:
         self.saved_unit_s = 0.0  # unit-seconds saved by stand-downs
         self._preempting = rules.preempt_priority_max > 0
         self._may_preempt = (incidents.priority <= rules.preempt_priority_max).tolist()
+        self._victim = (incidents.priority >= rules.preempt_victim_min).tolist()
+        self._lending = [index for index, pool in enumerate(self._pools)
+                         if not pool.serves_own_area_only]  # pools preemption takes from
         # per pool: the job of each busy unit (kept only when preemption is on), and a
         # generation per unit that makes the free-event of a preempted job a no-op
         self._jobs = [_Jobs(pool.fleet.size if self._preempting else 0)
@@ -329,30 +343,32 @@ class StationDispatch:
         """Send ``incident`` the nearest unit it may take from another job; False if none."""
         priority = self._incidents.priority
         pools, units, on_incident = [], [], []
-        for pool_index, jobs in enumerate(self._jobs):
-            if self._pools[pool_index].serves_own_area_only:
-                continue
-            on = jobs.incident
-            # not on this call, not stood down (driving back from nowhere), and either
-            # driving back from its call or on a call not urgent enough to keep it
-            ok = (on >= 0) & (on != incident) & np.isfinite(jobs.t_arrive_s) & (
-                (now_s >= jobs.t_scene_end_s)
-                | (priority[np.maximum(on, 0)] >= self._rules.preempt_victim_min))
-            found = np.flatnonzero(ok)
-            pools.append(np.full(found.shape[0], pool_index))
-            units.append(found)
-            on_incident.append(on[found])
-        if not units or sum(u.shape[0] for u in units) == 0:
+        for pool_index in self._lending:
+            jobs = self._jobs[pool_index]
+            # takeable now (driving back from its call, or on one not urgent enough to
+            # keep it; not stood down) and not on this call
+            found = np.flatnonzero((jobs.takeable_from_s <= now_s)
+                                   & (jobs.incident != incident))
+            if found.shape[0]:
+                pools.append(np.full(found.shape[0], pool_index))
+                units.append(found)
+                on_incident.append(jobs.incident[found])
+        if not units:
             return False
-        pool_of, unit_of = np.concatenate(pools), np.concatenate(units)
-        job_incident = np.concatenate(on_incident)
+        if len(units) == 1:
+            pool_of, unit_of, job_incident = pools[0], units[0], on_incident[0]
+        else:
+            pool_of, unit_of = np.concatenate(pools), np.concatenate(units)
+            job_incident = np.concatenate(on_incident)
         away_s = self._car_s_to(int(self._incidents.node[incident]),
                                 self._incidents.node[job_incident])
         # the nearest; among equals, the least urgent job, then the lowest pool and unit
-        best = int(np.lexsort((unit_of, pool_of, -priority[job_incident].astype(np.int64),
-                               away_s))[0])
-        if not np.isfinite(away_s[best]):
+        nearest_s = away_s.min()
+        if nearest_s == math.inf:
             return False
+        tied = np.flatnonzero(away_s == nearest_s)
+        best = int(tied[np.lexsort((unit_of[tied], pool_of[tied],
+                                    -priority[job_incident[tied]].astype(np.int64)))[0]])
         pool_index, unit = int(pool_of[best]), int(unit_of[best])
         self._leave_job(pool_index, unit, now_s)
         self.preemptions += 1
@@ -364,16 +380,10 @@ class StationDispatch:
         """Return free-flow car seconds from each of ``sources`` to ``node`` (inf: too far).
 
         Exact within ``car_s_near``'s search (a bounded Dijkstra from ``node``); beyond it,
-        the best route through a station (node x station matrix), an upper bound.
+        the best route through a station, an upper bound; inf beyond ``preempt_search_s``.
         """
         assert self._rules.car_s_near is not None
-        exact = self._rules.car_s_near(node, sources)
-        far = ~np.isfinite(exact)
-        if far.any():
-            via = (self._travel[sources[far]] + self._travel[node]).min(axis=1)
-            exact[far] = via
-        exact[exact > self._rules.preempt_search_s] = math.inf
-        return exact
+        return self._rules.car_s_near(node, sources, self._rules.preempt_search_s)
 
     def _leave_job(self, pool_index: int, unit: int, now_s: float) -> None:
         """End ``unit``'s job now; queue its call again with the on-scene time left."""
@@ -382,7 +392,7 @@ class StationDispatch:
         incident = int(jobs.incident[unit])
         t_arrive_s = float(jobs.t_arrive_s[unit])
         t_scene_end_s = float(jobs.t_scene_end_s[unit])
-        jobs.incident[unit] = -1
+        jobs.end(unit)
         arrived = t_arrive_s <= now_s
         self._log.amend(int(jobs.row[unit]), t_arrive_s if arrived else math.inf, now_s)
         if now_s >= t_scene_end_s:
@@ -481,6 +491,9 @@ class StationDispatch:
             jobs.row_of[unit] = len(self._log)
             jobs.t_arrive_s_of[unit] = t_arrive
             jobs.t_scene_end_s_of[unit] = t_scene_end
+            jobs.takeable_from_s_of[unit] = (
+                math.inf if t_arrive == math.inf else -math.inf if self._victim[incident]
+                else t_scene_end)
         self._log.add(incident, pool.kind_code, unit, t_dispatch_s, t_arrive, t_free)
         freed = self._env.timeout(t_free - self._env.now)
         freed.callbacks.append(
@@ -491,7 +504,7 @@ class StationDispatch:
         if generation != self._generation[pool_index][unit]:
             return  # the job was preempted; the unit is already on another
         if self._preempting:
-            self._jobs[pool_index].incident_of[unit] = -1
+            self._jobs[pool_index].end(unit)
         pool = self._pools[pool_index]
         if not (pool.on_duty_of[unit] and self._serve_waiting(pool_index, unit)):
             pool.release(unit)

@@ -52,6 +52,10 @@ class KindAlerts(VolunteerAlerts):
                                  for row in positions.class_volunteer]
         self._class_start = [np.ascontiguousarray(row, dtype=np.int64).data
                              for row in positions.class_node_start]
+        # per class, the volunteers at each node: the walk reads these, a small array
+        # (cache-friendly), and looks up where a node's run starts only for a candidate
+        self._class_count = [_small_counts(np.diff(row))
+                             for row in positions.class_node_start]
         self._within = [np.ascontiguousarray(row, dtype=np.int64).data
                         for row in volunteers_within]
         self._volunteer_kind = positions.kind.tolist()
@@ -68,6 +72,7 @@ class KindAlerts(VolunteerAlerts):
         hour = int(now_s // 3600.0) % HOURS_PER_DAY
         cls = self._class_of_hour[hour]
         volunteers, node_start = self._class_volunteer[cls], self._class_start[cls]
+        count = self._class_count[cls]
         remaining = self._within[cls][self._node[incident]]  # volunteers from j to the row end
         if remaining == 0:
             return
@@ -78,9 +83,8 @@ class KindAlerts(VolunteerAlerts):
         decay_per_s, inv_fatigue = self._decay_per_s, self._inv_fatigue
         accept0, inv_decay_m, churn = self._accept0, self._inv_decay_m, self._churn_alert
         wanted, round_size, quiet = self._wanted, self._round_size, self._quiet
-        e = pos + 1  # the node entry being walked, and its volunteers j .. j_end - 1
-        node = nodes[e]
-        j, j_end = node_start[node], node_start[node + 1]
+        e = pos + 1  # the node entry being walked, and how many of its volunteers are
+        unpassed = count[nodes[e]]  # not passed yet (the last ones of its run)
         accepts: list[tuple[float, int, float]] = []  # (accept time, volunteer, road m)
         pending = -1  # an available candidate beyond the last round's radius, at pending_m
         pending_m = 0.0
@@ -108,14 +112,13 @@ class KindAlerts(VolunteerAlerts):
                         break
                     skip = int(gap)
                     remaining -= skip + 1
-                    while skip >= j_end - j:  # walk on to the node holding the candidate
-                        skip -= j_end - j
+                    while skip >= unpassed:  # walk on to the node holding the candidate
+                        skip -= unpassed
                         e += 1
-                        node = nodes[e]
-                        j, j_end = node_start[node], node_start[node + 1]
-                    j += skip
-                    pending, pending_m = volunteers[j], dist_m[e]
-                    j += 1
+                        unpassed = count[nodes[e]]
+                    pending = volunteers[node_start[nodes[e] + 1] - unpassed + skip]
+                    pending_m = dist_m[e]
+                    unpassed -= skip + 1
                     share = keep[kind[pending]]
                     if share < 1.0:  # a less available kind: kept with the ratio
                         if ui == UNIFORM_BLOCK:
@@ -158,3 +161,9 @@ class KindAlerts(VolunteerAlerts):
                 break
         self._u, self._ui = u, ui
         self._close_call(incident, alerted_here, rounds, left, accepts)
+
+
+def _small_counts(counts: np.ndarray) -> memoryview:
+    """Return ``counts`` as a memoryview of the narrowest of uint16 and int64 that holds them."""
+    dtype = np.uint16 if counts.max(initial=0) <= np.iinfo(np.uint16).max else np.int64
+    return np.ascontiguousarray(counts, dtype=dtype).data

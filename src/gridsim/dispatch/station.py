@@ -153,13 +153,15 @@ class StationPool:
             return car_s[node, station]
         return self.points.travel_s(point, node, car_s[node, station])
 
-    def nearest_free_unit(self, station: int, node: int, travel_row: np.ndarray) -> int:
-        """Return the free unit of ``station`` nearest to ``node`` (ties: lowest id)."""
+    def nearest_free_unit(self, station: int, node: int, station_s: float) -> int:
+        """Return the free unit of ``station`` nearest to ``node`` (ties: lowest id).
+
+        ``station_s`` is the car time from the station to the node.
+        """
         waiting = self.free[station]
         if self.points is None or len(waiting) == 1:
             return waiting[0]
         # units at the same point are equally near: each point is looked up once
-        station_s = float(travel_row[station])
         point_travel_s, position = self.points.travel_s, self.position
         point_s: dict[int, float] = {}
         best_unit, best_s = -1, math.inf
@@ -272,6 +274,9 @@ class StationDispatch:
         self._node_station = node_station
         self._travel = node_station_car_s
         self._car_s = np.ascontiguousarray(node_station_car_s).data  # [node, station]
+        self._home_of = _view(node_station, np.int64)  # each node's station area
+        self._jurisdiction_first = rules.jurisdiction_first
+        self._first_local_s = log.first_local_s.get  # (incident, default) -> first arrival
         self._return_to_base = rules.return_to_base
         self._incidents = incidents
         self._log = log
@@ -314,24 +319,25 @@ class StationDispatch:
     def respond(self, incident: int, now_s: float) -> None:
         """Send the units ``incident`` needs, each the best free one by the rules, or queue."""
         node = self._node_of[incident]
-        travel = self._travel[node]
-        home = int(self._node_station[node])
+        home = self._home_of[node]
         for _ in range(self._units[incident]):
-            pool_index, station = self._best_free(home, travel)
+            pool_index, station = self._best_free(home, node)
             if station == NO_STATION:
                 if not (self._may_preempt[incident] and self._preempt(incident, now_s)):
                     self._enqueue(incident, home, now_s)
                 continue
             pool = self._pools[pool_index]
-            unit = pool.take(station, pool.nearest_free_unit(station, node, travel))
+            unit = pool.take(station, pool.nearest_free_unit(station, node,
+                                                             self._car_s[node, station]))
             self._send(pool_index, unit, incident, now_s + self._delay_s[incident])
 
-    def _best_free(self, home: int, travel: np.ndarray) -> tuple[int, int]:
+    def _best_free(self, home: int, node: int) -> tuple[int, int]:
         """Return (pool, station) of the unit to send: own area first if the rules say so."""
-        if self._rules.jurisdiction_first:
+        if self._jurisdiction_first:
             for index, pool in enumerate(self._pools):
                 if pool.free[home]:
                     return index, home
+        travel = self._travel[node]
         best_pool, best_station, best_s = -1, NO_STATION, np.inf
         for index, pool in enumerate(self._pools):
             station, travel_s = pool.nearest(home, travel)
@@ -477,7 +483,7 @@ class StationDispatch:
         t_free = t_scene_end = t_arrive + on_scene_s
         if self._return_to_base:
             t_free += travel_s
-        t_local = self._log.first_local_arrival_s(incident)
+        t_local = self._first_local_s(incident, math.inf)
         if t_local < t_arrive and (self._stand_down_u_of[incident]
                                    < self._stand_down_prob_of[incident]):
             # recalled when the local responder reports; drives back as far as it came

@@ -50,13 +50,13 @@ class KindAlerts(VolunteerAlerts):
         self._class_of_hour = positions.class_of_hour.tolist()
         self._class_volunteer = [np.ascontiguousarray(row, dtype=np.int32).data
                                  for row in positions.class_volunteer]
-        self._class_start = [np.ascontiguousarray(row, dtype=np.int64).data
+        self._class_start = [np.ascontiguousarray(row, dtype=np.int32).data
                              for row in positions.class_node_start]
         # per class, the volunteers at each node: the walk reads these, a small array
         # (cache-friendly), and looks up where a node's run starts only for a candidate
         self._class_count = [_small_counts(np.diff(row))
                              for row in positions.class_node_start]
-        self._within = [np.ascontiguousarray(row, dtype=np.int64).data
+        self._within = [np.ascontiguousarray(row, dtype=np.int32).data
                         for row in volunteers_within]
         self._volunteer_kind = positions.kind.tolist()
         by_kind = kind_availability(config)

@@ -276,6 +276,7 @@ class StationDispatch:
         self._car_s = np.ascontiguousarray(node_station_car_s).data  # [node, station]
         self._home_of = _view(node_station, np.int64)  # each node's station area
         self._jurisdiction_first = rules.jurisdiction_first
+        self._free_by_pool = [pool.free for pool in self._pools]  # station -> free units
         self._first_local_s = log.first_local_s.get  # (incident, default) -> first arrival
         self._return_to_base = rules.return_to_base
         self._incidents = incidents
@@ -334,8 +335,8 @@ class StationDispatch:
     def _best_free(self, home: int, node: int) -> tuple[int, int]:
         """Return (pool, station) of the unit to send: own area first if the rules say so."""
         if self._jurisdiction_first:
-            for index, pool in enumerate(self._pools):
-                if pool.free[home]:
+            for index, free in enumerate(self._free_by_pool):
+                if free[home]:
                     return index, home
         travel = self._travel[node]
         best_pool, best_station, best_s = -1, NO_STATION, np.inf

@@ -16,8 +16,8 @@ station matrix (|t(s, u) - t(s, v)| <= t(u, v)) allows it. With one-way streets 
 imported city) the neighbourhood argument fails and the bound is one-sided; the search
 then runs backwards, from the node over reversed roads.
 
-Beyond the search, ``within`` gives the best route through a station (an upper bound),
-skipping the sources whose landmark bound already passes its cap.
+Beyond the search, ``within`` gives the best route through a station (an upper bound);
+sources whose landmark bound already passes its cap it drops before either.
 """
 
 from __future__ import annotations
@@ -88,20 +88,25 @@ class NearbyCarTimes:
 
         Exact within the search limit (``to``); beyond it the best route through a
         station, t(s, u) + t(s, node) over the stations s, an upper bound. On two-way
-        roads a source whose bound over the node's own station exceeds ``max_s`` would get
-        more than ``max_s`` that way (t(u, node) >= |t(s, u) - t(s, node)|), so it is
-        skipped: inf either way.
+        roads a source whose landmark bound over the node's own station exceeds ``max_s``
+        is more than ``max_s`` away by any route (t(u, node) >= |t(s, u) - t(s, node)|),
+        so it is inf without either.
         """
         rows = self._node_station_car_s
-        car_s = self.to(node, sources)
-        far = np.flatnonzero(car_s == math.inf)
-        if far.shape[0]:
-            if not self._one_way:
-                station = int(self._node_station[node])
-                gap_s = np.abs(rows[sources[far], station] - rows[node, station])
-                far = far[gap_s <= max_s + ROUNDING_SLACK_S]
-            car_s[far] = (rows[sources[far]] + rows[node]).min(axis=1)
-        car_s[car_s > max_s] = math.inf
+        car_s = np.full(sources.shape[0], np.inf)
+        if self._one_way:
+            kept = np.arange(sources.shape[0])
+        else:
+            station = int(self._node_station[node])
+            gap_s = np.abs(rows[sources, station] - rows[node, station])
+            kept = np.flatnonzero(gap_s <= max_s + ROUNDING_SLACK_S)
+        if kept.shape[0]:
+            near = sources[kept]
+            kept_s = self.to(node, near)
+            far = kept_s == math.inf
+            kept_s[far] = (rows[near[far]] + rows[node]).min(axis=1)
+            kept_s[kept_s > max_s] = math.inf
+            car_s[kept] = kept_s
         return car_s
 
     def _search(self, node: int, targets: list[int]) -> dict[int, float]:

@@ -277,6 +277,7 @@ class StationDispatch:
         self._home_of = _view(node_station, np.int64)  # each node's station area
         self._jurisdiction_first = rules.jurisdiction_first
         self._free_by_pool = [pool.free for pool in self._pools]  # station -> free units
+        self._neighbours: list[list[int]] = rules.neighbours.tolist()
         self._first_local_s = log.first_local_s.get  # (incident, default) -> first arrival
         self._return_to_base = rules.return_to_base
         self._incidents = incidents
@@ -425,15 +426,17 @@ class StationDispatch:
         """Return the waiting request a unit of ``station`` should take next, or -1."""
         if not self._live_head(self._waiting):  # every request is in it: none waits
             return -1
-        own_first = own_station_only or self._rules.jurisdiction_first
+        own_first = own_station_only or self._jurisdiction_first
         heaps = [self._waiting_at[station]] if own_first else []
         if not own_station_only:
-            if self._rules.jurisdiction_first:  # then the neighbours' most urgent, oldest
-                near = [self._live_head(self._waiting_at[n]) for n in self._rules.neighbours[
-                    station]]
-                waiting = [heap for heap in near if heap]
-                if waiting:
-                    heaps.append(min(waiting, key=lambda heap: heap[0]))
+            if self._jurisdiction_first:  # then the neighbours' most urgent, oldest
+                first: list[tuple[int, float, int]] = []  # (the first such, on a tie)
+                for n in self._neighbours[station]:
+                    heap = self._live_head(self._waiting_at[n])
+                    if heap and (not first or heap[0] < first[0]):
+                        first = heap
+                if first:
+                    heaps.append(first)
             heaps.append(self._waiting)
         for heap in heaps:
             if self._live_head(heap):

@@ -66,7 +66,7 @@ class StationPool:
         self._fixed_points = fixed_points
         self._seed = seed
         self._stream_name = stream_name
-        self._point_draws: dict[int, DrawBuffer] = {}  # per unit, made on first use
+        self._point_draws: list[DrawBuffer | None] = [None] * fleet.size  # made on first use
         self.position = [NO_POINT] * fleet.size  # patrol point of each idle unit
         self.kind_code = kind_code
         self.own_station_only = own_station_only
@@ -136,7 +136,7 @@ class StationPool:
         if self._fixed_points or self._seed is None:
             self.position[unit] = station * k + unit % k
             return
-        draws = self._point_draws.get(unit)
+        draws = self._point_draws[unit]
         if draws is None:
             rng = stream(self._seed, f"{self._stream_name}.{unit}")
             draws = self._point_draws[unit] = DrawBuffer(rng.random, block=64)

@@ -375,8 +375,8 @@ class StationDispatch:
         if nearest_s == math.inf:
             return False
         tied = np.flatnonzero(away_s == nearest_s)
-        best = int(tied[np.lexsort((unit_of[tied], pool_of[tied],
-                                    -priority[job_incident[tied]].astype(np.int64)))[0]])
+        best = int(tied[0]) if tied.shape[0] == 1 else int(tied[np.lexsort((
+            unit_of[tied], pool_of[tied], -priority[job_incident[tied]].astype(np.int64)))[0]])
         pool_index, unit = int(pool_of[best]), int(unit_of[best])
         self._leave_job(pool_index, unit, now_s)
         self.preemptions += 1

@@ -11,10 +11,12 @@ each volunteer is available with its own kind's figure, independently per call.
 
 Per call the work is the nodes walked past plus the candidates drawn: it does not grow
 with the number of positions (a rider has one per block of hours), and positions not
-held at the call's hour are never looked at. Memory is the node reach (a catchment of
-every position would be 3.5 times the volunteers' on the default). The walk passes about
-five nodes per candidate (most nodes hold no volunteer, or one): on the default calls it
-costs about 29 us of CPU per volunteer call, against 18 us for the catchment of homes.
+held at the call's hour are never looked at. Memory is the node reach plus, per class,
+how many volunteers each node holds (uint16, 200 KB a class on the default): the walk
+steps by those counts and looks up where a node's run starts only for a candidate. A
+catchment per class would take ten times the home catchment on the default (525 MB) and
+was no faster (docs/performance.md). The walk passes about three nodes per candidate
+(most nodes hold no volunteer, or one).
 """
 
 from __future__ import annotations

@@ -323,3 +323,32 @@ def test_nearby_within_equals_exact_times_then_the_best_route_via_a_station(
             assert np.array_equal(got, expected)
             finite += int(np.isfinite(got).sum())
     assert searched > 30 and finite > 0
+
+
+def test_nearby_car_times_on_one_way_roads_equal_a_backward_scipy_search(
+    small_world: World,
+) -> None:
+    # with one-way roads the search runs backwards from the node over reversed roads;
+    # some roads made slower one way must still give scipy's times to the node exactly
+    from dataclasses import replace
+
+    from gridsim.city.nearby import NearbyCarTimes
+
+    net = small_world.network
+    rng = np.random.default_rng(11)
+    car_s = net.car_s * np.where(rng.random(net.car_s.shape[0]) < 0.3, 1.7, 1.0)
+    one_way = replace(net, car_s=car_s)
+    assert one_way.car_one_way
+    station_car_s = np.ascontiguousarray(
+        one_way.car_times_from(small_world.zones.station_node).T)  # from each station
+    nearby = NearbyCarTimes(one_way, small_world.zones.node_station, station_car_s, 120.0)
+    reversed_roads = one_way.graph("car_s").T.tocsr()
+    every = np.arange(net.node_count)
+    reached = 0
+    for node in rng.choice(net.node_count, 20, replace=False).tolist():
+        to_node = dijkstra(reversed_roads, directed=True, indices=node, limit=120.0)
+        sources = rng.choice(net.node_count, 30, replace=False)
+        assert np.array_equal(nearby.to(node, every), to_node)
+        assert np.array_equal(nearby.to(node, sources), to_node[sources])
+        reached += int(np.isfinite(to_node).sum())
+    assert reached > 2 * 20

@@ -197,8 +197,9 @@ class Dispatcher:
 
 def ring_population_share(world: World, ring_s: float) -> float:
     """Return the share of residents within ``ring_s`` free-flow car seconds of a street post."""
-    posts = np.flatnonzero(world.zones.station_is_street)
-    nearest_s = world.node_station_car_s[:, posts].min(axis=1)
+    nearest_s = np.full(world.network.node_count, np.inf, dtype=np.float32)
+    for post in np.flatnonzero(world.zones.station_is_street).tolist():  # a column at a time
+        np.minimum(nearest_s, world.node_station_car_s[:, post], out=nearest_s)
     population = world.node_population
     return float(population[nearest_s <= ring_s].sum() / population.sum())
 

@@ -306,8 +306,10 @@ class StationDispatch:
         self._request_on_scene_s: dict[int, float] = {}  # a preempted call's remaining time
         self.saved_unit_s = 0.0  # unit-seconds saved by stand-downs
         self._preempting = rules.preempt_priority_max > 0
-        self._may_preempt = (incidents.priority <= rules.preempt_priority_max).tolist()
-        self._victim = (incidents.priority >= rules.preempt_victim_min).tolist()
+        self._may_preempt = ((incidents.priority <= rules.preempt_priority_max).tolist()
+                             if self._preempting else [False] * incidents.count)
+        self._victim = ((incidents.priority >= rules.preempt_victim_min).tolist()
+                        if self._preempting else [])
         self._lending = [index for index, pool in enumerate(self._pools)
                          if not pool.serves_own_area_only]  # pools preemption takes from
         # per pool: the job of each busy unit (kept only when preemption is on), and a

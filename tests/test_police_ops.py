@@ -142,6 +142,26 @@ def test_patrol_point_times_are_exact_nearby_and_an_upper_bound_beyond(
         assert np.all(got[~near] >= exact[targets[~near]] * (1 - 1e-5))
 
 
+def test_patrol_points_dense_own_area_table_matches_the_sparse_rows() -> None:
+    # the dense table (own area) must give, for every point and every node, the time the
+    # sparse rows give: the same float where the row holds the node, via the station not
+    scenario = gridsim.load_scenario(SMALL, ["police.patrol_points=3"])
+    world = gridsim.build_world(scenario)
+    points = world.patrol_points
+    via = 1e6  # a station time no row holds: picks out the fallback
+    checked_own = 0
+    for point in range(points.node.size):
+        start, end = points.near_start[point], points.near_start[point + 1]
+        expected = np.full(world.network.node_count, float(points.to_station_s.flat[point]) + via)
+        expected[points.near_node[start:end]] = points.near_car_s[start:end]
+        got = np.array([points.travel_s(point, v, via)
+                        for v in range(world.network.node_count)])
+        assert np.array_equal(got, expected)
+        own = world.zones.node_station == point // points.per_station
+        checked_own += int((own & (got < via)).sum())
+    assert checked_own > 0.5 * points.node.size * world.network.node_count / points.node.shape[0]
+
+
 def test_idle_patrol_units_set_off_from_a_patrol_point_of_their_station() -> None:
     scenario = gridsim.load_scenario(SMALL, ["police.patrol_points=3",
                                              "city.congestion.trip_cv=0"])
@@ -272,3 +292,63 @@ def test_nearby_car_times_equal_a_city_wide_bounded_dijkstra(small_world: World,
         assert np.array_equal(got, full)
         reached += int(np.isfinite(got).sum())
     assert reached > 2 * 40  # the searches reach past their own node
+
+
+def test_nearby_within_equals_exact_times_then_the_best_route_via_a_station(
+    small_world: World,
+) -> None:
+    # preemption's distances: exact within the search, else via the best station, inf
+    # beyond max_s; the search stops early (few sources) and skips sources by landmark
+    # bound, and must still give what the plain computation over every source gives
+    # (caps near the sources' own via times: a bound that skipped too much would show)
+    from gridsim.city.nearby import NearbyCarTimes
+
+    net, rows = small_world.network, small_world.node_station_car_s
+    nearby = NearbyCarTimes(net, small_world.zones.node_station, rows, 120.0)
+    graph = net.graph("car_s")
+    rng = np.random.default_rng(5)
+    finite = searched = 0
+    for node in rng.choice(net.node_count, 30, replace=False).tolist():
+        reach = dijkstra(graph, directed=False, indices=node, limit=120.0)
+        close = np.flatnonzero(np.isfinite(reach))
+        sources = np.concatenate([rng.choice(net.node_count, 40, replace=False),
+                                  rng.choice(close, min(5, close.shape[0]), replace=False)])
+        exact = reach[sources]
+        searched += int(np.isfinite(exact).sum())
+        via = (rows[sources] + rows[node]).min(axis=1).astype(float)
+        for max_s in [60.0, *np.quantile(via, [0.1, 0.3, 0.5]).tolist()]:
+            expected = np.where(np.isfinite(exact), exact, via)
+            expected[expected > max_s] = np.inf
+            got = nearby.within(node, sources, max_s)
+            assert np.array_equal(got, expected)
+            finite += int(np.isfinite(got).sum())
+    assert searched > 30 and finite > 0
+
+
+def test_nearby_car_times_on_one_way_roads_equal_a_backward_scipy_search(
+    small_world: World,
+) -> None:
+    # with one-way roads the search runs backwards from the node over reversed roads;
+    # some roads made slower one way must still give scipy's times to the node exactly
+    from dataclasses import replace
+
+    from gridsim.city.nearby import NearbyCarTimes
+
+    net = small_world.network
+    rng = np.random.default_rng(11)
+    car_s = net.car_s * np.where(rng.random(net.car_s.shape[0]) < 0.3, 1.7, 1.0)
+    one_way = replace(net, car_s=car_s)
+    assert one_way.car_one_way
+    station_car_s = np.ascontiguousarray(
+        one_way.car_times_from(small_world.zones.station_node).T)  # from each station
+    nearby = NearbyCarTimes(one_way, small_world.zones.node_station, station_car_s, 120.0)
+    reversed_roads = one_way.graph("car_s").T.tocsr()
+    every = np.arange(net.node_count)
+    reached = 0
+    for node in rng.choice(net.node_count, 20, replace=False).tolist():
+        to_node = dijkstra(reversed_roads, directed=True, indices=node, limit=120.0)
+        sources = rng.choice(net.node_count, 30, replace=False)
+        assert np.array_equal(nearby.to(node, every), to_node)
+        assert np.array_equal(nearby.to(node, sources), to_node[sources])
+        reached += int(np.isfinite(to_node).sum())
+    assert reached > 2 * 20

@@ -41,11 +41,12 @@ class DispatchLog:
         self._t_arrive_s = array("d")
         self._t_free_s = array("d")
         self._local_codes = frozenset(KIND_CODE[k] for k in LOCAL_KINDS)
-        self._first_local_s: dict[int, float] = {}  # incident: earliest local arrival
+        # incident: when its first grid worker or volunteer arrives (absent: none yet)
+        self.first_local_s: dict[int, float] = {}
 
     def first_local_arrival_s(self, incident: int) -> float:
         """Return when the first grid worker or volunteer reaches ``incident`` (inf: none)."""
-        return self._first_local_s.get(incident, math.inf)
+        return self.first_local_s.get(incident, math.inf)
 
     def __len__(self) -> int:
         """Return the number of rows."""
@@ -62,8 +63,8 @@ class DispatchLog:
         self._t_dispatch_s.append(t_dispatch_s)
         self._t_arrive_s.append(t_arrive_s)
         self._t_free_s.append(t_free_s)
-        if kind in self._local_codes and t_arrive_s < self._first_local_s.get(incident, math.inf):
-            self._first_local_s[incident] = t_arrive_s
+        if kind in self._local_codes and t_arrive_s < self.first_local_s.get(incident, math.inf):
+            self.first_local_s[incident] = t_arrive_s
 
     def amend(self, row: int, t_arrive_s: float, t_free_s: float) -> None:
         """Change when the responder of ``row`` arrived and became free (preemption)."""

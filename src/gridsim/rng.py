@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from functools import partial
+from itertools import chain
 
 import numpy as np
 
@@ -23,21 +25,13 @@ def stream(seed: int, name: str) -> np.random.Generator:
 class DrawBuffer:
     """Draws from one distribution, generated in blocks so one at a time costs little.
 
-    The sequence handed out depends only on the stream, so a run stays deterministic.
+    The sequence handed out depends only on the stream, so a run stays deterministic: a
+    block is drawn when the first value of it is taken, as one at a time would.
     """
 
     def __init__(self, draw: Callable[[int], np.ndarray], block: int = 8192) -> None:
         """Wrap ``draw(n) -> n draws``; refill ``block`` draws at a time."""
-        self._draw = draw
-        self._block = block
-        self._values: list[float] = []
-        self._next = 0
-
-    def take_one(self) -> float:
-        """Return the next draw."""
-        if self._next >= len(self._values):
-            self._values = self._draw(self._block).tolist()
-            self._next = 0
-        value = self._values[self._next]
-        self._next += 1
-        return value
+        blocks = iter(lambda: draw(block).tolist(), None)  # endless, drawn when reached
+        # ``take_one()`` returns the next draw: ``next`` on a chain of the blocks, all in
+        # C (a Python method here cost several times as much per draw)
+        self.take_one: Callable[[], float] = partial(next, chain.from_iterable(blocks))

@@ -68,7 +68,7 @@ class Dispatcher:
         if police_cfg.preempt_priority_max > 0:
             car_s_near = NearbyCarTimes(
                 world.network, zones.node_station, world.node_station_car_s,
-                min(police_cfg.preempt_search_s, PREEMPT_EXACT_S)).to
+                min(police_cfg.preempt_search_s, PREEMPT_EXACT_S)).within
 
         def station_dispatch(
             pools: list[StationPool], delay_by_priority_s: np.ndarray, name: str,
@@ -235,8 +235,9 @@ class Dispatcher:
 
 def ring_population_share(world: World, ring_s: float) -> float:
     """Return the share of residents within ``ring_s`` free-flow car seconds of a street post."""
-    posts = np.flatnonzero(world.zones.station_is_street)
-    nearest_s = world.node_station_car_s[:, posts].min(axis=1)
+    nearest_s = np.full(world.network.node_count, np.inf, dtype=np.float32)
+    for post in np.flatnonzero(world.zones.station_is_street).tolist():  # a column at a time
+        np.minimum(nearest_s, world.node_station_car_s[:, post], out=nearest_s)
     population = world.node_population
     return float(population[nearest_s <= ring_s].sum() / population.sum())
 

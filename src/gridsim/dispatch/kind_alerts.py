@@ -11,10 +11,12 @@ each volunteer is available with its own kind's figure, independently per call.
 
 Per call the work is the nodes walked past plus the candidates drawn: it does not grow
 with the number of positions (a rider has one per block of hours), and positions not
-held at the call's hour are never looked at. Memory is the node reach (a catchment of
-every position would be 3.5 times the volunteers' on the default). The walk passes about
-five nodes per candidate (most nodes hold no volunteer, or one): on the default calls it
-costs about 29 us of CPU per volunteer call, against 18 us for the catchment of homes.
+held at the call's hour are never looked at. Memory is the node reach plus, per class,
+how many volunteers each node holds (uint16, 200 KB a class on the default): the walk
+steps by those counts and looks up where a node's run starts only for a candidate. A
+catchment per class would take ten times the home catchment on the default (525 MB) and
+was no faster (docs/performance.md). The walk passes about three nodes per candidate
+(most nodes hold no volunteer, or one).
 """
 
 from __future__ import annotations
@@ -50,9 +52,13 @@ class KindAlerts(VolunteerAlerts):
         self._class_of_hour = positions.class_of_hour.tolist()
         self._class_volunteer = [np.ascontiguousarray(row, dtype=np.int32).data
                                  for row in positions.class_volunteer]
-        self._class_start = [np.ascontiguousarray(row, dtype=np.int64).data
+        self._class_start = [np.ascontiguousarray(row, dtype=np.int32).data
                              for row in positions.class_node_start]
-        self._within = [np.ascontiguousarray(row, dtype=np.int64).data
+        # per class, the volunteers at each node: the walk reads these, a small array
+        # (cache-friendly), and looks up where a node's run starts only for a candidate
+        self._class_count = [_small_counts(np.diff(row))
+                             for row in positions.class_node_start]
+        self._within = [np.ascontiguousarray(row, dtype=np.int32).data
                         for row in volunteers_within]
         self._volunteer_kind = positions.kind.tolist()
         by_kind = kind_availability(config)
@@ -68,6 +74,7 @@ class KindAlerts(VolunteerAlerts):
         hour = int(now_s // 3600.0) % HOURS_PER_DAY
         cls = self._class_of_hour[hour]
         volunteers, node_start = self._class_volunteer[cls], self._class_start[cls]
+        count = self._class_count[cls]
         remaining = self._within[cls][self._node[incident]]  # volunteers from j to the row end
         if remaining == 0:
             return
@@ -77,10 +84,12 @@ class KindAlerts(VolunteerAlerts):
         load, load_t_s = self._load, self._load_t_s
         decay_per_s, inv_fatigue = self._decay_per_s, self._inv_fatigue
         accept0, inv_decay_m, churn = self._accept0, self._inv_decay_m, self._churn_alert
+        accept_scale = (1.0 - churn) * accept0  # the acceptance test's first factors
+        exp, log1p = math.exp, math.log1p  # locals: read fastest
+        everyone = -math.inf  # log_stay when everyone is available
         wanted, round_size, quiet = self._wanted, self._round_size, self._quiet
-        e = pos + 1  # the node entry being walked, and its volunteers j .. j_end - 1
-        node = nodes[e]
-        j, j_end = node_start[node], node_start[node + 1]
+        e = pos + 1  # the node entry being walked, and how many of its volunteers are
+        unpassed = count[nodes[e]]  # not passed yet (the last ones of its run)
         accepts: list[tuple[float, int, float]] = []  # (accept time, volunteer, road m)
         pending = -1  # an available candidate beyond the last round's radius, at pending_m
         pending_m = 0.0
@@ -96,26 +105,25 @@ class KindAlerts(VolunteerAlerts):
             exhausted = False
             while alerted < round_size:
                 if pending < 0:
-                    if log_stay == -math.inf:
+                    if log_stay == everyone:
                         gap = 0.0
                     else:
                         if ui == UNIFORM_BLOCK:
                             u, ui = self._refill(), 0
-                        gap = math.log1p(-u[ui]) / log_stay
+                        gap = log1p(-u[ui]) / log_stay
                         ui += 1
                     if gap >= remaining:  # (a float: huge when hardly anyone is available)
                         exhausted = True
                         break
                     skip = int(gap)
                     remaining -= skip + 1
-                    while skip >= j_end - j:  # walk on to the node holding the candidate
-                        skip -= j_end - j
+                    while skip >= unpassed:  # walk on to the node holding the candidate
+                        skip -= unpassed
                         e += 1
-                        node = nodes[e]
-                        j, j_end = node_start[node], node_start[node + 1]
-                    j += skip
-                    pending, pending_m = volunteers[j], dist_m[e]
-                    j += 1
+                        unpassed = count[nodes[e]]
+                    pending = volunteers[node_start[nodes[e] + 1] - unpassed + skip]
+                    pending_m = dist_m[e]
+                    unpassed -= skip + 1
                     share = keep[kind[pending]]
                     if share < 1.0:  # a less available kind: kept with the ratio
                         if ui == UNIFORM_BLOCK:
@@ -138,7 +146,7 @@ class KindAlerts(VolunteerAlerts):
                 alerts[v] += 1
                 fatigue = load[v]
                 if fatigue > 0.0:
-                    fatigue *= math.exp(-decay_per_s * (t_round - load_t_s[v]))
+                    fatigue *= exp(-decay_per_s * (t_round - load_t_s[v]))
                 load[v], load_t_s[v] = fatigue + 1.0, t_round
                 if ui == UNIFORM_BLOCK:
                     u, ui = self._refill(), 0
@@ -147,7 +155,7 @@ class KindAlerts(VolunteerAlerts):
                 if x < churn:
                     active[v] = 0
                     left += 1
-                elif x - churn < (1.0 - churn) * accept0 * math.exp(-d * inv_decay_m) / (
+                elif x - churn < accept_scale * exp(-d * inv_decay_m) / (
                         1.0 + fatigue * inv_fatigue):
                     accepts.append((t_round + self._accept_s.take_one(), v, d))
             if alerted:
@@ -158,3 +166,9 @@ class KindAlerts(VolunteerAlerts):
                 break
         self._u, self._ui = u, ui
         self._close_call(incident, alerted_here, rounds, left, accepts)
+
+
+def _small_counts(counts: np.ndarray) -> memoryview:
+    """Return ``counts`` as a memoryview of the narrowest of uint16 and int64 that holds them."""
+    dtype = np.uint16 if counts.max(initial=0) <= np.iinfo(np.uint16).max else np.int64
+    return np.ascontiguousarray(counts, dtype=dtype).data

@@ -10,6 +10,7 @@ watch points, with their staff and refuge, ``gridsim.dispatch.watch_points``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class LocalResponders:
         self.busy_until_s = [0.0] * fleet.size  # a list: read one at a time, fastest
 
     def send(
-        self, incident: int, now_s: float, ids: np.ndarray, dist_m: np.ndarray,
+        self, incident: int, now_s: float, ids: Sequence[int], dist_m: Sequence[float],
         willing_prob: float,
     ) -> None:
         """Ask candidates ``ids`` (nearest first, at road ``dist_m``); send the first willing.
@@ -55,7 +56,7 @@ class LocalResponders:
         call costs O(max_sent) however many candidates there are; a busy candidate the
         gap lands on is passed over, which leaves each free one's chance unchanged.
         """
-        n = ids.shape[0]
+        n = len(ids)
         if n == 0 or willing_prob <= 0.0:
             return
         log_stay = math.log1p(-willing_prob) if willing_prob < 1.0 else -math.inf
@@ -67,10 +68,10 @@ class LocalResponders:
             position += 1 if log_stay == -math.inf else 1 + int(math.log1p(-u) / log_stay)
             if position >= n:
                 return
-            responder = int(ids[position])
+            responder = ids[position]
             if busy_until_s[responder] > now_s:
                 continue
-            travel_s = float(dist_m[position]) / self._speed_mps
+            travel_s = dist_m[position] / self._speed_mps
             t_arrive = now_s + self._reaction_s + travel_s
             t_free = t_arrive + self._on_scene.take_one() + travel_s  # on scene, then home
             busy_until_s[responder] = t_free
@@ -87,10 +88,11 @@ class GridPush:
     ) -> None:
         """Serve calls at ``incident_node`` from the grid catchment ``near``."""
         self._responders = responders
-        self._incident_node = incident_node
-        self._start = near.start
-        self._item = near.item
-        self._dist_m = near.dist_m
+        # memoryviews: indexing and slicing give Python numbers, without numpy's overhead
+        self._incident_node = np.ascontiguousarray(incident_node, dtype=np.int64).data
+        self._start = np.ascontiguousarray(near.start, dtype=np.int64).data
+        self._item = np.ascontiguousarray(near.item, dtype=np.int32).data
+        self._dist_m = np.ascontiguousarray(near.dist_m).data
         self._response_prob = response_prob
         self._common_shift = responders.fleet.common_shift()
 
@@ -105,6 +107,7 @@ class GridPush:
             return
         ids, dist_m = self._item[s:e], self._dist_m[s:e]
         if shift is None:  # workers on different shifts: keep those on duty now
-            on_duty = self._responders.fleet.on_duty(now_s, ids)
-            ids, dist_m = ids[on_duty], dist_m[on_duty]
+            on_duty = self._responders.fleet.on_duty(now_s, np.asarray(ids))
+            ids = np.asarray(ids)[on_duty].tolist()
+            dist_m = np.asarray(dist_m)[on_duty].tolist()
         self._responders.send(incident, now_s, ids, dist_m, self._response_prob)

@@ -29,6 +29,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import simpy
@@ -61,21 +62,28 @@ class StationPool:
         self.fleet = fleet
         self.ring_s = ring_s
         self.points = points if points is not None and points.per_station > 0 else None
+        self._per_station = self.points.per_station if self.points is not None else 0
         self._fixed_points = fixed_points
         self._seed = seed
         self._stream_name = stream_name
-        self._point_draws: dict[int, DrawBuffer] = {}  # per unit, made on first use
+        self._point_draws: list[DrawBuffer | None] = [None] * fleet.size  # made on first use
         self.position = [NO_POINT] * fleet.size  # patrol point of each idle unit
         self.kind_code = kind_code
         self.own_station_only = own_station_only
+        # whether freed units take only their own area's waiting calls
+        self.serves_own_area_only = own_station_only or ring_s < math.inf
         self.free: list[list[int]] = [[] for _ in range(station_count)]  # heaps of unit ids
         # 0 where a station has a free unit, inf where not: added to a travel row, its
         # argmin is the nearest station with a free unit
         self._closed = np.full(station_count, np.inf, dtype=np.float32)
         self._open_stations = 0  # stations with a free unit
-        self._unit_station: list[int] = fleet.station.tolist()
+        self.unit_station: list[int] = fleet.station.tolist()  # of each unit
         self.on_duty = np.zeros(fleet.size, dtype=bool)
         self.busy = np.zeros(fleet.size, dtype=bool)
+        # the same arrays as memoryviews: one unit at a time, far cheaper than numpy's
+        self._closed_of = _writable_view(self._closed)
+        self.on_duty_of = self.on_duty.data
+        self._busy_of = self.busy.data
         self.duty_unit_s = 0.0
         self._last_roster_s = 0.0
 
@@ -94,11 +102,6 @@ class StationPool:
             return NO_STATION, np.inf
         return station, best_s
 
-    @property
-    def serves_own_area_only(self) -> bool:
-        """Return whether freed units take only their own area's waiting calls."""
-        return self.own_station_only or self.ring_s < math.inf
-
     def take(self, station: int, unit: int | None = None) -> int:
         """Return ``unit`` (default: the lowest-id free unit) of ``station``, now busy."""
         waiting = self.free[station]
@@ -108,20 +111,20 @@ class StationPool:
             waiting.remove(unit)
             heapq.heapify(waiting)
         if not waiting:
-            self._closed[station] = np.inf
+            self._closed_of[station] = math.inf
             self._open_stations -= 1
-        self.busy[unit] = True
+        self._busy_of[unit] = True
         return unit
 
     def release(self, unit: int) -> None:
         """Mark ``unit`` no longer busy; it waits at its station if on duty."""
-        self.busy[unit] = False
-        if self.on_duty[unit]:
-            station = self._unit_station[unit]
+        self._busy_of[unit] = False
+        if self.on_duty_of[unit]:
+            station = self.unit_station[unit]
             self._place(unit, station)
             waiting = self.free[station]
             if not waiting:
-                self._closed[station] = 0.0
+                self._closed_of[station] = 0.0
                 self._open_stations += 1
             heapq.heappush(waiting, unit)
 
@@ -129,46 +132,52 @@ class StationPool:
         """Put an idle unit at its patrol point (fixed, or drawn afresh)."""
         if self.points is None:
             return
-        k = self.points.per_station
+        k = self._per_station
         if self._fixed_points or self._seed is None:
             self.position[unit] = station * k + unit % k
             return
-        draws = self._point_draws.get(unit)
+        draws = self._point_draws[unit]
         if draws is None:
             rng = stream(self._seed, f"{self._stream_name}.{unit}")
             draws = self._point_draws[unit] = DrawBuffer(rng.random, block=64)
         self.position[unit] = station * k + int(draws.take_one() * k)
 
-    def travel_s(self, unit: int, node: int, travel_row: np.ndarray) -> float:
-        """Return car seconds from where idle ``unit`` waits to ``node`` (free flow)."""
-        station = self._unit_station[unit]
+    def travel_s(self, unit: int, node: int, car_s: memoryview) -> float:
+        """Return car seconds from where idle ``unit`` waits to ``node`` (free flow).
+
+        ``car_s`` is the node x station car-time matrix as a 2-D memoryview.
+        """
+        station = self.unit_station[unit]
         point = self.position[unit]
         if self.points is None or point == NO_POINT:
-            return float(travel_row[station])
-        return self.points.travel_s(point, node, float(travel_row[station]))
+            return car_s[node, station]
+        return self.points.travel_s(point, node, car_s[node, station])
 
-    def nearest_free_unit(self, station: int, node: int, travel_row: np.ndarray) -> int:
-        """Return the free unit of ``station`` nearest to ``node`` (ties: lowest id)."""
+    def nearest_free_unit(self, station: int, node: int, station_s: float) -> int:
+        """Return the free unit of ``station`` nearest to ``node`` (ties: lowest id).
+
+        ``station_s`` is the car time from the station to the node.
+        """
         waiting = self.free[station]
         if self.points is None or len(waiting) == 1:
             return waiting[0]
         # units at the same point are equally near: each point is looked up once
-        station_s = float(travel_row[station])
+        point_travel_s, position = self.points.travel_s, self.position
         point_s: dict[int, float] = {}
         best_unit, best_s = -1, math.inf
         for unit in waiting:
-            point = self.position[unit]
+            point = position[unit]
             unit_s = point_s.get(point)
             if unit_s is None:
                 unit_s = point_s[point] = (station_s if point == NO_POINT else
-                                           self.points.travel_s(point, node, station_s))
+                                           point_travel_s(point, node, station_s))
             if best_unit < 0 or unit_s < best_s or (unit_s == best_s and unit < best_unit):
                 best_unit, best_s = unit, unit_s
         return best_unit
 
     def claim(self, unit: int) -> None:
         """Mark an idle unit that is not waiting in a station list as busy."""
-        self.busy[unit] = True
+        self._busy_of[unit] = True
 
     def roster(self, now_s: float) -> np.ndarray:
         """Apply the shifts at ``now_s``; return the idle units that just came on duty.
@@ -182,6 +191,7 @@ class StationPool:
         leaving = np.flatnonzero(self.on_duty & ~duty & ~self.busy)
         arriving = np.flatnonzero(duty & ~self.on_duty & ~self.busy)
         self.on_duty = duty
+        self.on_duty_of = duty.data
         for station in np.unique(self.fleet.station[leaving]).tolist():
             keep = [u for u in self.free[station] if duty[u]]
             heapq.heapify(keep)
@@ -212,11 +222,12 @@ class StationRules:
     stand_down_prob_by_type: np.ndarray  # (types,)
     # preemption: calls of priority <= preempt_priority_max (0: none) may take a unit
     # busy on a call of priority >= preempt_victim_min, or driving back; car_s_near(node,
-    # sources) gives free-flow car seconds from each source to node (inf beyond its limit)
+    # sources, max_s) gives free-flow car seconds from each source to node, inf beyond
+    # max_s (gridsim.city.nearby.NearbyCarTimes.within)
     preempt_priority_max: int = 0
     preempt_victim_min: int = 6
     preempt_search_s: float = math.inf
-    car_s_near: Callable[[int, np.ndarray], np.ndarray] | None = None
+    car_s_near: Callable[[int, np.ndarray, float], np.ndarray] | None = None
 
 
 class _Jobs:
@@ -228,6 +239,20 @@ class _Jobs:
         self.row = np.zeros(units, dtype=np.int64)  # its dispatch row
         self.t_arrive_s = np.zeros(units)  # inf: stood down
         self.t_scene_end_s = np.zeros(units)  # when it leaves the scene (then drives back)
+        # from when a priority call may take the unit: never (inf) without a job or when
+        # stood down, always (-inf) on a call not urgent enough to keep it, else once it
+        # drives back from the scene
+        self.takeable_from_s = np.full(units, np.inf)
+        # memoryviews of the same arrays, to set one unit's job at a time cheaply
+        self.incident_of, self.row_of = self.incident.data, self.row.data
+        self.t_arrive_s_of = _writable_view(self.t_arrive_s)
+        self.t_scene_end_s_of = _writable_view(self.t_scene_end_s)
+        self.takeable_from_s_of = _writable_view(self.takeable_from_s)
+
+    def end(self, unit: int) -> None:
+        """Mark ``unit`` on no job."""
+        self.incident_of[unit] = -1
+        self.takeable_from_s_of[unit] = math.inf
 
 
 class StationDispatch:
@@ -248,6 +273,13 @@ class StationDispatch:
         self._pools = list(pools)
         self._node_station = node_station
         self._travel = node_station_car_s
+        self._car_s = np.ascontiguousarray(node_station_car_s).data  # [node, station]
+        self._home_of = _view(node_station, np.int64)  # each node's station area
+        self._jurisdiction_first = rules.jurisdiction_first
+        self._free_by_pool = [pool.free for pool in self._pools]  # station -> free units
+        self._neighbours: list[list[int]] = rules.neighbours.tolist()
+        self._first_local_s = log.first_local_s.get  # (incident, default) -> first arrival
+        self._return_to_base = rules.return_to_base
         self._incidents = incidents
         self._log = log
         self._rules = rules
@@ -274,7 +306,12 @@ class StationDispatch:
         self._request_on_scene_s: dict[int, float] = {}  # a preempted call's remaining time
         self.saved_unit_s = 0.0  # unit-seconds saved by stand-downs
         self._preempting = rules.preempt_priority_max > 0
-        self._may_preempt = (incidents.priority <= rules.preempt_priority_max).tolist()
+        self._may_preempt = ((incidents.priority <= rules.preempt_priority_max).tolist()
+                             if self._preempting else [False] * incidents.count)
+        self._victim = ((incidents.priority >= rules.preempt_victim_min).tolist()
+                        if self._preempting else [])
+        self._lending = [index for index, pool in enumerate(self._pools)
+                         if not pool.serves_own_area_only]  # pools preemption takes from
         # per pool: the job of each busy unit (kept only when preemption is on), and a
         # generation per unit that makes the free-event of a preempted job a no-op
         self._jobs = [_Jobs(pool.fleet.size if self._preempting else 0)
@@ -286,24 +323,25 @@ class StationDispatch:
     def respond(self, incident: int, now_s: float) -> None:
         """Send the units ``incident`` needs, each the best free one by the rules, or queue."""
         node = self._node_of[incident]
-        travel = self._travel[node]
-        home = int(self._node_station[node])
+        home = self._home_of[node]
         for _ in range(self._units[incident]):
-            pool_index, station = self._best_free(home, travel)
+            pool_index, station = self._best_free(home, node)
             if station == NO_STATION:
                 if not (self._may_preempt[incident] and self._preempt(incident, now_s)):
                     self._enqueue(incident, home, now_s)
                 continue
             pool = self._pools[pool_index]
-            unit = pool.take(station, pool.nearest_free_unit(station, node, travel))
+            unit = pool.take(station, pool.nearest_free_unit(station, node,
+                                                             self._car_s[node, station]))
             self._send(pool_index, unit, incident, now_s + self._delay_s[incident])
 
-    def _best_free(self, home: int, travel: np.ndarray) -> tuple[int, int]:
+    def _best_free(self, home: int, node: int) -> tuple[int, int]:
         """Return (pool, station) of the unit to send: own area first if the rules say so."""
-        if self._rules.jurisdiction_first:
-            for index, pool in enumerate(self._pools):
-                if pool.free[home]:
+        if self._jurisdiction_first:
+            for index, free in enumerate(self._free_by_pool):
+                if free[home]:
                     return index, home
+        travel = self._travel[node]
         best_pool, best_station, best_s = -1, NO_STATION, np.inf
         for index, pool in enumerate(self._pools):
             station, travel_s = pool.nearest(home, travel)
@@ -315,30 +353,32 @@ class StationDispatch:
         """Send ``incident`` the nearest unit it may take from another job; False if none."""
         priority = self._incidents.priority
         pools, units, on_incident = [], [], []
-        for pool_index, jobs in enumerate(self._jobs):
-            if self._pools[pool_index].serves_own_area_only:
-                continue
-            on = jobs.incident
-            # not on this call, not stood down (driving back from nowhere), and either
-            # driving back from its call or on a call not urgent enough to keep it
-            ok = (on >= 0) & (on != incident) & np.isfinite(jobs.t_arrive_s) & (
-                (now_s >= jobs.t_scene_end_s)
-                | (priority[np.maximum(on, 0)] >= self._rules.preempt_victim_min))
-            found = np.flatnonzero(ok)
-            pools.append(np.full(found.shape[0], pool_index))
-            units.append(found)
-            on_incident.append(on[found])
-        if not units or sum(u.shape[0] for u in units) == 0:
+        for pool_index in self._lending:
+            jobs = self._jobs[pool_index]
+            # takeable now (driving back from its call, or on one not urgent enough to
+            # keep it; not stood down) and not on this call
+            found = np.flatnonzero((jobs.takeable_from_s <= now_s)
+                                   & (jobs.incident != incident))
+            if found.shape[0]:
+                pools.append(np.full(found.shape[0], pool_index))
+                units.append(found)
+                on_incident.append(jobs.incident[found])
+        if not units:
             return False
-        pool_of, unit_of = np.concatenate(pools), np.concatenate(units)
-        job_incident = np.concatenate(on_incident)
+        if len(units) == 1:
+            pool_of, unit_of, job_incident = pools[0], units[0], on_incident[0]
+        else:
+            pool_of, unit_of = np.concatenate(pools), np.concatenate(units)
+            job_incident = np.concatenate(on_incident)
         away_s = self._car_s_to(int(self._incidents.node[incident]),
                                 self._incidents.node[job_incident])
         # the nearest; among equals, the least urgent job, then the lowest pool and unit
-        best = int(np.lexsort((unit_of, pool_of, -priority[job_incident].astype(np.int64),
-                               away_s))[0])
-        if not np.isfinite(away_s[best]):
+        nearest_s = away_s.min()
+        if nearest_s == math.inf:
             return False
+        tied = np.flatnonzero(away_s == nearest_s)
+        best = int(tied[0]) if tied.shape[0] == 1 else int(tied[np.lexsort((
+            unit_of[tied], pool_of[tied], -priority[job_incident[tied]].astype(np.int64)))[0]])
         pool_index, unit = int(pool_of[best]), int(unit_of[best])
         self._leave_job(pool_index, unit, now_s)
         self.preemptions += 1
@@ -350,16 +390,10 @@ class StationDispatch:
         """Return free-flow car seconds from each of ``sources`` to ``node`` (inf: too far).
 
         Exact within ``car_s_near``'s search (a bounded Dijkstra from ``node``); beyond it,
-        the best route through a station (node x station matrix), an upper bound.
+        the best route through a station, an upper bound; inf beyond ``preempt_search_s``.
         """
         assert self._rules.car_s_near is not None
-        exact = self._rules.car_s_near(node, sources)
-        far = ~np.isfinite(exact)
-        if far.any():
-            via = (self._travel[sources[far]] + self._travel[node]).min(axis=1)
-            exact[far] = via
-        exact[exact > self._rules.preempt_search_s] = math.inf
-        return exact
+        return self._rules.car_s_near(node, sources, self._rules.preempt_search_s)
 
     def _leave_job(self, pool_index: int, unit: int, now_s: float) -> None:
         """End ``unit``'s job now; queue its call again with the on-scene time left."""
@@ -368,7 +402,7 @@ class StationDispatch:
         incident = int(jobs.incident[unit])
         t_arrive_s = float(jobs.t_arrive_s[unit])
         t_scene_end_s = float(jobs.t_scene_end_s[unit])
-        jobs.incident[unit] = -1
+        jobs.end(unit)
         arrived = t_arrive_s <= now_s
         self._log.amend(int(jobs.row[unit]), t_arrive_s if arrived else math.inf, now_s)
         if now_s >= t_scene_end_s:
@@ -394,15 +428,17 @@ class StationDispatch:
         """Return the waiting request a unit of ``station`` should take next, or -1."""
         if not self._live_head(self._waiting):  # every request is in it: none waits
             return -1
-        own_first = own_station_only or self._rules.jurisdiction_first
+        own_first = own_station_only or self._jurisdiction_first
         heaps = [self._waiting_at[station]] if own_first else []
         if not own_station_only:
-            if self._rules.jurisdiction_first:  # then the neighbours' most urgent, oldest
-                near = [self._live_head(self._waiting_at[n]) for n in self._rules.neighbours[
-                    station]]
-                waiting = [heap for heap in near if heap]
-                if waiting:
-                    heaps.append(min(waiting, key=lambda heap: heap[0]))
+            if self._jurisdiction_first:  # then the neighbours' most urgent, oldest
+                first: list[tuple[int, float, int]] = []  # (the first such, on a tie)
+                for n in self._neighbours[station]:
+                    heap = self._live_head(self._waiting_at[n])
+                    if heap and (not first or heap[0] < first[0]):
+                        first = heap
+                if first:
+                    heaps.append(first)
             heaps.append(self._waiting)
         for heap in heaps:
             if self._live_head(heap):
@@ -466,15 +502,15 @@ class StationDispatch:
         hour = int(t_dispatch_s // 3600.0) % 24
         factor = self._congestion[hour][self._character_of[node]]
         if free_flow_s is None:
-            free_flow_s = pool.travel_s(unit, node, self._travel[node])
+            free_flow_s = pool.travel_s(unit, node, self._car_s)
         travel_s = free_flow_s * factor * self._trip_factor_of[incident]
         t_arrive = t_dispatch_s + travel_s
         if on_scene_s is None:
             on_scene_s = self._on_scene_of[incident]
         t_free = t_scene_end = t_arrive + on_scene_s
-        if self._rules.return_to_base:
+        if self._return_to_base:
             t_free += travel_s
-        t_local = self._log.first_local_arrival_s(incident)
+        t_local = self._first_local_s(incident, math.inf)
         if t_local < t_arrive and (self._stand_down_u_of[incident]
                                    < self._stand_down_prob_of[incident]):
             # recalled when the local responder reports; drives back as far as it came
@@ -484,10 +520,13 @@ class StationDispatch:
             t_arrive = math.inf  # never arrived
         if self._preempting:
             jobs = self._jobs[pool_index]
-            jobs.incident[unit] = incident
-            jobs.row[unit] = len(self._log)
-            jobs.t_arrive_s[unit] = t_arrive
-            jobs.t_scene_end_s[unit] = t_scene_end
+            jobs.incident_of[unit] = incident
+            jobs.row_of[unit] = len(self._log)
+            jobs.t_arrive_s_of[unit] = t_arrive
+            jobs.t_scene_end_s_of[unit] = t_scene_end
+            jobs.takeable_from_s_of[unit] = (
+                math.inf if t_arrive == math.inf else -math.inf if self._victim[incident]
+                else t_scene_end)
         self._log.add(incident, pool.kind_code, unit, t_dispatch_s, t_arrive, t_free)
         freed = self._env.timeout(t_free - self._env.now)
         freed.callbacks.append(
@@ -498,16 +537,15 @@ class StationDispatch:
         if generation != self._generation[pool_index][unit]:
             return  # the job was preempted; the unit is already on another
         if self._preempting:
-            self._jobs[pool_index].incident[unit] = -1
+            self._jobs[pool_index].end(unit)
         pool = self._pools[pool_index]
-        if not (pool.on_duty[unit] and self._serve_waiting(pool_index, unit)):
+        if not (pool.on_duty_of[unit] and self._serve_waiting(pool_index, unit)):
             pool.release(unit)
 
     def _serve_waiting(self, pool_index: int, unit: int) -> bool:
         """Give idle ``unit`` the request it should take next; False when none waits."""
         pool = self._pools[pool_index]
-        request = self._next_request(int(pool.fleet.station[unit]),
-                                     pool.serves_own_area_only)
+        request = self._next_request(pool.unit_station[unit], pool.serves_own_area_only)
         if request < 0:
             return False
         pool.claim(unit)
@@ -517,6 +555,14 @@ class StationDispatch:
                    max(self._env.now, t_call + self._delay_s[incident]),
                    on_scene_s=self._request_on_scene_s.pop(request, None))
         return True
+
+
+def _writable_view(values: np.ndarray) -> Any:
+    """Return a memoryview of ``values`` to set one item at a time.
+
+    Typed Any: typeshed lets a memoryview item take only an int; a float one takes floats.
+    """
+    return values.data
 
 
 def _view(values: np.ndarray, dtype: type) -> memoryview:

@@ -186,6 +186,9 @@ class VolunteerAlerts:
         load, load_t_s = self._load, self._load_t_s
         decay_per_s, inv_fatigue = self._decay_per_s, self._inv_fatigue
         accept0, inv_decay_m, churn = self._accept0, self._inv_decay_m, self._churn_alert
+        accept_scale = (1.0 - churn) * accept0  # the acceptance test's first factors
+        exp, log1p = math.exp, math.log1p  # locals: read fastest
+        everyone = -math.inf  # log_stay when everyone is available
         wanted, round_size, quiet = self._wanted, self._round_size, self._quiet
         accepts: list[tuple[float, int, float]] = []  # (accept time, volunteer, road m)
         pending = -1  # an available candidate beyond the last round's radius
@@ -201,12 +204,12 @@ class VolunteerAlerts:
             exhausted = False
             while alerted < round_size:
                 if pending < 0:
-                    if log_stay == -math.inf:
+                    if log_stay == everyone:
                         gap = 0.0
                     else:
                         if ui == UNIFORM_BLOCK:
                             u, ui = self._refill(), 0
-                        gap = math.log1p(-u[ui]) / log_stay
+                        gap = log1p(-u[ui]) / log_stay
                         ui += 1
                     if gap >= end - pos - 1:  # (a float: huge when hardly anyone is available)
                         exhausted = True
@@ -227,7 +230,7 @@ class VolunteerAlerts:
                 alerts[v] += 1
                 fatigue = load[v]
                 if fatigue > 0.0:
-                    fatigue *= math.exp(-decay_per_s * (t_round - load_t_s[v]))
+                    fatigue *= exp(-decay_per_s * (t_round - load_t_s[v]))
                 load[v], load_t_s[v] = fatigue + 1.0, t_round
                 if ui == UNIFORM_BLOCK:
                     u, ui = self._refill(), 0
@@ -236,7 +239,7 @@ class VolunteerAlerts:
                 if x < churn:
                     active[v] = 0
                     left += 1
-                elif x - churn < (1.0 - churn) * accept0 * math.exp(-d * inv_decay_m) / (
+                elif x - churn < accept_scale * exp(-d * inv_decay_m) / (
                         1.0 + fatigue * inv_fatigue):
                     accepts.append((t_round + self._accept_s.take_one(), v, d))
             if alerted:

@@ -67,11 +67,12 @@ class WatchPointStaff:
     ) -> None:
         """Serve ``incidents`` from each node's nearest point (``watch_point``, road metres)."""
         _, staff, may_leave = watch_point_sites(cfg, point_added, city_seed)
-        self._incident_node = incidents.node
-        self._incident_type = incidents.type_id
+        # per incident and per node, read one value at a time: memoryviews (Python numbers)
+        self._incident_node = np.ascontiguousarray(incidents.node, dtype=np.int64).data
+        self._incident_type = np.ascontiguousarray(incidents.type_id, dtype=np.int64).data
         self._shelters = [name in cfg.shelter_types for name in incidents.type_names]
-        self._watch_point = watch_point
-        self._watch_point_m = watch_point_m
+        self._watch_point = np.ascontiguousarray(watch_point, dtype=np.int64).data
+        self._watch_point_m = np.ascontiguousarray(watch_point_m).data
         self._point_node = point_node.tolist()
         self._may_leave = may_leave.tolist()
         self._free_at: list[list[float]] = [[0.0] * n for n in staff.tolist()]
@@ -86,15 +87,17 @@ class WatchPointStaff:
         self._kind = KIND_CODE["watch_point"]
         self.outcome = np.zeros(incidents.count, dtype=np.int8)  # NOT_ASKED ... HELPED
         self.sheltered = np.zeros(incidents.count, dtype=bool)
+        self._outcome_of, self._sheltered_of = self.outcome.data, self.sheltered.data
 
     def respond(self, incident: int, now_s: float) -> None:
         """Send a free staff member of the nearest point, if it can help; note refuge."""
-        node = int(self._incident_node[incident])
-        point = int(self._watch_point[node])
+        outcome = self._outcome_of
+        node = self._incident_node[incident]
+        point = self._watch_point[node]
         if point == NO_WATCH_POINT:
-            self.outcome[incident] = NONE_IN_REACH
+            outcome[incident] = NONE_IN_REACH
             return
-        dist_m = float(self._watch_point_m[node])
+        dist_m = self._watch_point_m[node]
         free_at = self._free_at[point]
         slot = -1
         for k, t in enumerate(free_at):
@@ -103,19 +106,19 @@ class WatchPointStaff:
                 break
         if slot >= 0 and dist_m <= self._shelter_radius_m and self._shelters[
                 self._incident_type[incident]]:
-            self.sheltered[incident] = True
+            self._sheltered_of[incident] = True
         if not self._may_leave[point] and node != self._point_node[point]:
-            self.outcome[incident] = STAYS_AT_SITE
+            outcome[incident] = STAYS_AT_SITE
             return
         if self._able.take_one() >= self._help_prob:
-            self.outcome[incident] = UNABLE
+            outcome[incident] = UNABLE
             return
         if slot < 0:
-            self.outcome[incident] = REFUSED_CAPACITY
+            outcome[incident] = REFUSED_CAPACITY
             return
         walk_s = dist_m / self._walk_speed_mps
         t_arrive = now_s + self._reaction_s + walk_s
         t_free = t_arrive + self._on_scene.take_one() + walk_s  # on scene, then back
         free_at[slot] = t_free
         self._log.add(incident, self._kind, point, now_s, t_arrive, t_free)
-        self.outcome[incident] = HELPED
+        outcome[incident] = HELPED

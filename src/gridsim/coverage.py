@@ -20,6 +20,7 @@ from scipy import stats
 
 from gridsim.engine import SimulationRecords
 from gridsim.log import KIND_CODE, POLICE_KINDS
+from gridsim.metrics import rounded_ratio, rounded_share
 from gridsim.scenario.schema import Coverage
 
 CI_LEVEL = 0.95
@@ -190,13 +191,13 @@ def _equity(columns: dict[str, np.ndarray], settings: Coverage, enough: np.ndarr
         "rings_s": list(settings.rings_s),
         "min_incidents": settings.min_incidents,
         "incident_share_within_s": {
-            group: {f"{r:g}": _share(arrival <= r) for r in settings.rings_s}
+            group: {f"{r:g}": rounded_share(arrival <= r) for r in settings.rings_s}
             for group, arrival in arrivals.items()},
         "population_weighted_share_within_s": ring_shares,
         "cells_with_incidents": int(with_calls.sum()),
-        "population_share_in_cells_with_incidents": _ratio(weight.sum(), population.sum()),
+        "population_share_in_cells_with_incidents": rounded_ratio(weight.sum(), population.sum()),
         "cells_rated": int(rated.sum()),
-        "population_share_in_cells_rated": _ratio(population[rated].sum(), population.sum()),
+        "population_share_in_cells_rated": rounded_ratio(population[rated].sum(), population.sum()),
         "gini_of_p90_first_arrival": None,
         "worst": None,
     }
@@ -215,7 +216,7 @@ def _equity(columns: dict[str, np.ndarray], settings: Coverage, enough: np.ndarr
         "share_of_rated_cells": settings.worst_share,
         "cells": worst.astype(int).tolist(),
         "population": round(float(population[worst].sum())),
-        "population_share": _ratio(population[worst].sum(), population.sum()),
+        "population_share": rounded_ratio(population[worst].sum(), population.sum()),
         "incidents": int(incidents[worst].sum()),
         "p90_first_arrival_s_mean": round(float(p90[worst].mean()), 1),
         "p90_first_arrival_s_mean_elsewhere": (round(float(p90[rest].mean()), 1)
@@ -229,10 +230,3 @@ def _equity(columns: dict[str, np.ndarray], settings: Coverage, enough: np.ndarr
     }
     return out
 
-
-def _share(mask: np.ndarray) -> float | None:
-    return round(float(mask.mean()), 4) if mask.shape[0] else None
-
-
-def _ratio(numerator: float, denominator: float) -> float | None:
-    return round(float(numerator / denominator), 4) if denominator > 0 else None

@@ -76,7 +76,7 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
         "answered": int(np.isfinite(first).sum()),
         "first_arrival_s": describe(first),
         "police_arrival_s": describe(police),
-        "local_before_police_share": _share(out["local_before_police"][has_police]),
+        "local_before_police_share": rounded_share(out["local_before_police"][has_police]),
         "patrol_utilisation": _utilisation(records, ("patrol",)),
         "community_police_utilisation": _utilisation(records, ("community_police",)),
         "mediator_utilisation": _utilisation(records, ("mediator",)),
@@ -169,7 +169,7 @@ def police_summary(records: SimulationRecords, police_arrival_s: np.ndarray,
 
     def shares(mask: np.ndarray) -> list[float | None]:
         arrival = police_arrival_s[mask & reached]
-        return [_share(arrival <= t) for t in within_s]
+        return [rounded_share(arrival <= t) for t in within_s]
 
     return {
         **ops,
@@ -227,6 +227,17 @@ def quantile_ci(sorted_values: np.ndarray, q: float) -> tuple[float, float]:
     return float(sorted_values[max(lo, 0)]), float(sorted_values[min(hi, n - 1)])
 
 
+def wilson_interval(successes: int, n: int) -> tuple[float, float, float]:
+    """Return a share and its 95% Wilson score interval (all nan when ``n`` is 0)."""
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    z = float(stats.norm.ppf(0.5 + CI_LEVEL / 2.0))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return p, float(centre - half), float(centre + half)
+
+
 def mean_ci(sample: np.ndarray, level: float) -> tuple[float, float]:
     """Return the mean of ``sample`` and the half-width of its two-sided t interval.
 
@@ -264,7 +275,8 @@ def utilisation_by_hour(records: SimulationRecords, fleets: Fleets
         busy = _by_hour_of_day(d["t_dispatch_s"][rows], d["t_free_s"][rows],
                                records.duration_s)
         duty = duty_by_hour(fleet.shift_start_h, fleet.shift_length_h, records.duration_s)
-        out[fleet.kind] = [_ratio(float(b), float(u)) for b, u in zip(busy, duty, strict=True)]
+        out[fleet.kind] = [rounded_ratio(float(b), float(u))
+                           for b, u in zip(busy, duty, strict=True)]
     return out
 
 
@@ -326,7 +338,7 @@ def _kind_summary(
         "dispatches": int(rows.sum()),
         "incidents_reached": int(np.unique(d["incident"][rows]).shape[0]),
         "arrival_s": describe(arrival),
-        "first_on_scene_share": _share(first_kind == code),
+        "first_on_scene_share": rounded_share(first_kind == code),
         "utilisation": _utilisation(records, (kind,)) if kind in records.duty_unit_s else None,
     }
 
@@ -345,7 +357,7 @@ def _utilisation(records: SimulationRecords, kinds: tuple[str, ...]) -> float | 
     d = records.dispatches
     rows = np.isin(d["kind"], [KIND_CODE[k] for k in kinds])
     duty = sum(records.duty_unit_s.get(k, 0.0) for k in kinds)
-    return _ratio(busy_unit_s(d, rows, 0.0, records.duration_s), duty)
+    return rounded_ratio(busy_unit_s(d, rows, 0.0, records.duration_s), duty)
 
 
 def _describe_counts(counts: np.ndarray) -> dict[str, Any]:
@@ -384,7 +396,7 @@ def volunteer_summary(records: SimulationRecords) -> dict[str, Any]:
         else _round(records.volunteer_active.mean(), 4),
         "alerts": tally.get("alerts", int(alerts.sum())),
         "alerted_incidents": alerted,
-        "rounds_per_alerted_incident": _ratio(tally.get("rounds", 0), alerted),
+        "rounds_per_alerted_incident": rounded_ratio(tally.get("rounds", 0), alerted),
         "alerts_per_volunteer_year": {
             "mean": None if empty else _round(per_year.mean()),
             **{label: None if empty else _round(np.quantile(per_year, q))
@@ -422,11 +434,13 @@ def _min_by_incident(n: int, incident: np.ndarray, values: np.ndarray) -> np.nda
     return out
 
 
-def _share(mask: np.ndarray) -> float | None:
+def rounded_share(mask: np.ndarray) -> float | None:
+    """Return the share of True in ``mask`` to 4 decimals (None when empty)."""
     return _round(mask.mean(), 4) if mask.shape[0] else None
 
 
-def _ratio(numerator: float, denominator: float) -> float | None:
+def rounded_ratio(numerator: float, denominator: float) -> float | None:
+    """Return the ratio to 4 decimals (None when the denominator is not positive)."""
     return _round(numerator / denominator, 4) if denominator > 0 else None
 
 
@@ -473,7 +487,7 @@ def mediation_summary(records: SimulationRecords, counted: np.ndarray, warmup_s:
         "room_open": int((outcome == med.OPEN).sum()),
         "settled_per_year": _round((settled_on_scene + room["settled"]) * per_year, 0),
         "room_wait_s": describe(wait),
-        "room_utilisation": _ratio(records.mediation_room.get("busy_s", 0.0), duty_s),
+        "room_utilisation": rounded_ratio(records.mediation_room.get("busy_s", 0.0), duty_s),
         "officer_hours_saved": _round(saved_h),
         "officer_hours_saved_per_year": _round(saved_h * per_year, 0),
     }
@@ -532,7 +546,7 @@ def platform_summary(records: SimulationRecords, counted: np.ndarray, warmup_s: 
         "task_pushes": int(pushed.sum()),
         "members_reached": spread(reached),
         "responders_per_task": spread(responders),
-        "taken_up_share": _share(responders > 0),
+        "taken_up_share": rounded_share(responders > 0),
         "first_helper_s": describe(platform["first_helper_s"][pushed]),
         "by_type": {
             inc.type_names[code]: {"task_pushes": int((type_id == code).sum()),

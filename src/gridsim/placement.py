@@ -29,7 +29,6 @@ from gridsim.api import RunResult, run
 from gridsim.city.reach import reach_within
 from gridsim.experiment import replication_seeds
 from gridsim.metrics import incident_outcomes, mean_ci
-from gridsim.scenario.schema import Scenario
 from gridsim.world import World, build_world
 
 TRAINING_SEED_OFFSET = 1_000_003  # training seeds come from root + this: never the check's
@@ -129,17 +128,17 @@ def propose_sites(world: World, demand: np.ndarray, count: int
 
 
 def place_watch_points(
-    scenario: Scenario, count: int, ring_s: float, replications: int, root_seed: int,
+    world: World, count: int, ring_s: float, replications: int, root_seed: int,
     sites_path: Callable[[np.ndarray], str],
     progress: Callable[[str], None] | None = None,
 ) -> Placement:
-    """Propose ``count`` watch-point sites and check them by simulation.
+    """Propose ``count`` watch-point sites in ``world`` and check them by simulation.
 
     ``sites_path(nodes)`` writes the chosen nodes as a layer file and returns its path;
     the "after" arm reads it back through ``watch_points.extra_sites``, as a user would.
     """
     say = progress or (lambda _: None)
-    world = build_world(scenario)
+    scenario = world.scenario
     training = [run(scenario, seed=s, world=world) for s in
                 replication_seeds(root_seed + TRAINING_SEED_OFFSET, replications)]
     say(f"training: {replications} runs")

@@ -51,7 +51,7 @@ def place_command(args: argparse.Namespace, console: Console) -> int:
                             encoding="utf-8")
             return str(path)
 
-        placement = place_watch_points(scenario, args.count, ring_s, args.replications, seed,
+        placement = place_watch_points(world, args.count, ring_s, args.replications, seed,
                                        write_sites, say)
     summary = placement_summary(placement, args.replications)
     summary.update(scenario=scenario.name, duration_days=scenario.duration_days, seed=seed,

@@ -21,7 +21,7 @@ import numpy as np
 
 from gridsim.experiment import replication_seeds
 from gridsim.fraud.model import SOURCES, fraud_city, run_replication
-from gridsim.metrics import mean_ci
+from gridsim.metrics import mean_ci, wilson_interval
 from gridsim.scenario.schema import FRAUD_CHANNELS, Fraud
 from gridsim.world import World
 
@@ -196,13 +196,10 @@ def _victim_reports(cases: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def wilson(successes: int, n: int) -> dict[str, Any]:
     """Return a share with its 95% Wilson score interval (nan when n is 0)."""
+    p, low, high = wilson_interval(successes, n)
     if n == 0:
-        return {"p": float("nan"), "ci": [float("nan"), float("nan")], "n": 0}
-    z = 1.959963984540054
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return {"p": _round(p), "ci": [_round(centre - half), _round(centre + half)], "n": n}
+        return {"p": p, "ci": [low, high], "n": 0}
+    return {"p": _round(p), "ci": [_round(low), _round(high)], "n": n}
 
 
 def _ratio(numerator: float, denominator: float) -> float:

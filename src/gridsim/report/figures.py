@@ -16,6 +16,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from gridsim.log import POLICE_KINDS, RESPONDER_KINDS  # noqa: E402
+from gridsim.report.coverage_figure import road_segments_km  # noqa: E402
 from gridsim.report.results import Results  # noqa: E402
 from gridsim.world import World  # noqa: E402
 
@@ -72,12 +73,9 @@ def district_map(results: Results, world: World) -> Figure:
         fig, ax = plt.subplots(figsize=(9, 4))
         return _no_data(fig, ax, "p90 time to first arrival by district",
                         "no incident was reached by any responder")
-    net = world.network
-    xy_km = net.xy_m / 1000.0
-    rows = np.repeat(np.arange(net.node_count), np.diff(net.indptr))
-    one_way = rows < net.indices
-    segments = np.stack([xy_km[rows[one_way]], xy_km[net.indices[one_way]]], axis=1)
-    values = p90_min[world.node_district[rows[one_way]]]
+    xy_km = world.network.xy_m / 1000.0
+    segments, start = road_segments_km(world)
+    values = p90_min[world.node_district[start]]
     limits = (float(np.nanmin(p90_min)), float(np.nanmax(p90_min)))
     area = {d.name: d.area_km2 for d in results.scenario.city.districts}
     small = [code for code, name in enumerate(names) if area[name] < LABEL_IN_INSET_KM2]

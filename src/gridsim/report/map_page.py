@@ -84,7 +84,6 @@ def map_data(results: Results, world: World) -> dict[str, Any]:
     arrivals = group_arrivals_s(inc["t_call_s"], {**d, "kind": kind_code})
     rows = np.flatnonzero(np.isin(d["incident"], kept))[:MAX_DISPATCHES]
     origin = _origin_nodes(world, kind_code[rows], d["responder"][rows])
-    position = {int(k): i for i, k in enumerate(kept)}
     return {
         "scenario": results.scenario.name,
         "cells_kind": settings.cells,
@@ -111,8 +110,7 @@ def map_data(results: Results, world: World) -> dict[str, Any]:
         "incident_x": _b64(node_xy[inc["node"][kept], 0]),
         "incident_y": _b64(node_xy[inc["node"][kept], 1]),
         **{f"arrival_{g}": _b64(a[kept].astype("<f4")) for g, a in arrivals.items()},
-        "dispatch_incident": _b64(np.array([position[int(i)] for i in d["incident"][rows]],
-                                           dtype="<i4")),
+        "dispatch_incident": _b64((d["incident"][rows] // every).astype("<i4")),
         "dispatch_kind": _b64(kind_code[rows].astype("<i1")),
         "dispatch_t_s": _b64(d["t_dispatch_s"][rows].astype("<f4")),
         "arrive_t_s": _b64(np.where(np.isfinite(d["t_arrive_s"][rows]),

@@ -19,7 +19,7 @@ from gridsim.city.places import PLACE_NAMES, mark_places
 from gridsim.city.synthetic import river_xy_m
 from gridsim.dispatch.volunteers import volunteer_travel
 from gridsim.experiment import replication_seeds
-from gridsim.metrics import quantile_ci
+from gridsim.metrics import quantile_ci, wilson_interval
 from gridsim.rng import stream
 from gridsim.scenario.schema import Behaviour, MissingPerson, Scenario
 from gridsim.search.area import SearchArea, build_area
@@ -477,10 +477,7 @@ def _hours(seconds: float) -> float | None:
 
 def _wilson(successes: int, n: int) -> dict[str, Any]:
     """Return a share and its 95% Wilson score interval."""
+    p, low, high = wilson_interval(successes, n)
     if n == 0:
-        return {"p": float("nan"), "ci": [float("nan"), float("nan")]}
-    z = 1.959963984540054
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return {"p": round(p, 3), "ci": [round(centre - half, 3), round(centre + half, 3)]}
+        return {"p": p, "ci": [low, high]}
+    return {"p": round(p, 3), "ci": [round(low, 3), round(high, 3)]}

@@ -183,7 +183,7 @@ def test_no_shows_accept_but_never_arrive() -> None:
     layer, log = make_layer([100.0, 200.0, 300.0, 400.0], no_show_prob=1.0)
     layer.respond(0, 0.0)
     assert sent(log) == [] and layer.tally()["no_shows"] == 3
-    assert layer.busy_until_s == [0.0] * 4  # a no-show is not kept busy
+    assert layer.busy_until_s.tolist() == [0.0] * 4  # a no-show is not kept busy
 
 
 @settings(max_examples=40, deadline=None)

@@ -35,3 +35,33 @@ class DrawBuffer:
         # ``take_one()`` returns the next draw: ``next`` on a chain of the blocks, all in
         # C (a Python method here cost several times as much per draw)
         self.take_one: Callable[[], float] = partial(next, chain.from_iterable(blocks))
+
+
+class DrawArray:
+    """Draws from one distribution in an array that compiled code reads ahead in.
+
+    ``ensure(n)`` makes at least ``n`` unread draws available from ``index`` on; the
+    reader advances ``index`` past what it used. Topping up appends fresh draws to the
+    unread ones, and numpy's generators draw element by element, so the sequence read is
+    the stream's sequence however the top-ups fall (as ``DrawBuffer``'s).
+    """
+
+    def __init__(self, draw: Callable[[int], np.ndarray], block: int = 65_536) -> None:
+        """Wrap ``draw(n) -> n float64 draws``; top up ``block`` draws beyond the need."""
+        self._draw = draw
+        self._block = block
+        self.values = np.zeros(0)
+        self.index = 0
+
+    def ensure(self, count: int) -> None:
+        """Make at least ``count`` unread draws available."""
+        if self.values.shape[0] - self.index < count:
+            fresh = self._draw(count + self._block)
+            self.values = np.concatenate((self.values[self.index:], fresh))
+            self.index = 0
+
+    def take_one(self) -> float:
+        """Return the next draw."""
+        self.ensure(1)
+        self.index += 1
+        return float(self.values[self.index - 1])

@@ -62,7 +62,7 @@ class StationPosts:
 class LocalPosts:
     """Posts staffed by people with a busy clock (grid workers, volunteers)."""
 
-    def __init__(self, busy_until_s: list[float], staff: np.ndarray, empty_places: int
+    def __init__(self, busy_until_s: list[float] | np.ndarray, staff: np.ndarray, empty_places: int
                  ) -> None:
         """Hold ``staff`` (ids into ``busy_until_s``) in each window; some places empty.
 

@@ -39,9 +39,9 @@ no-shows (a no-show is not kept busy), leavers after an alert, base leavers, rec
 
 Per call the work is O(alerted volunteers + the busy or departed ones passed over):
 rather than a draw per candidate, the gap to the next available one is drawn
-(geometric). Per-volunteer state lives in flat lists and a bytearray. On the default
-Nanjing calls this costs about 11 us of CPU per volunteer call, against about 5 us for
-the broadcast it replaced (which counted its alerts once, at the end of the run).
+(geometric). The rounds themselves run compiled (``gridsim.dispatch.alert_rounds``) over
+per-volunteer state in numpy arrays; this class keeps the Python side: which row a call
+reads, the day boundaries, sending who accepted, and the counts.
 """
 
 from __future__ import annotations
@@ -51,14 +51,39 @@ import math
 import numpy as np
 
 from gridsim.city.reach import Reach
+from gridsim.dispatch.alert_rounds import (
+    ACCEPT_SCALE,
+    ALERTS,
+    BUSY_UNTIL_S,
+    CAP,
+    CHURN,
+    DECAY_PER_S,
+    FIRST_ENTRY,
+    INTERVAL_S,
+    INV_DECAY_M,
+    INV_FATIGUE,
+    LOAD,
+    LOAD_T_S,
+    LOG_STAY,
+    NOW_S,
+    PARAM_COUNT,
+    QUIET,
+    QUIET_END_H,
+    QUIET_START_H,
+    REMAINING,
+    ROUND_SIZE,
+    SETTING_COUNT,
+    WANTED,
+    WEEK_ALERTS,
+    alert_rounds,
+    draws_needed,
+)
 from gridsim.log import KIND_CODE, DispatchLog
-from gridsim.rng import DrawBuffer, stream
+from gridsim.rng import DrawArray, DrawBuffer, stream
 from gridsim.scenario.schema import Volunteers
 
 SECONDS_PER_DAY = 86_400.0
-SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
 TRAVEL_MODES = ("walk", "ebike", "car")
-UNIFORM_BLOCK = 8192
 TALLY_KEYS = (
     "alerts", "alerted_incidents", "rounds", "accepts", "stand_downs", "no_shows",
     "left_after_alert", "left_base", "recruited",
@@ -119,44 +144,54 @@ class VolunteerAlerts:
         # memoryviews: indexing one gives a Python number at a third of numpy's cost
         self._node = np.ascontiguousarray(incident_node, dtype=np.int64).data
         self._start = np.ascontiguousarray(near.start, dtype=np.int64).data
-        self._item = np.ascontiguousarray(near.item, dtype=np.int32).data
-        self._dist_m = np.ascontiguousarray(near.dist_m, dtype=np.float32).data
         self._log = log
         self._kind = KIND_CODE["volunteer"]
         self._wanted = wanted
-        self._round_size = alerting.round_size
-        self._interval_s = alerting.round_interval_s
-        self._radius_m = [alerting.radius_m(radius_m, k) for k in range(alerting.max_rounds)]
         self._quiet: tuple[float, float] | None = (
             (alerting.quiet_hours[0], alerting.quiet_hours[1]) if alerting.quiet_hours
             else None)
-        self._cap = alerting.max_alerts_per_week
         self._available = [float(a) for a in config.availability_by_hour]
         self._log_stay = [math.log1p(-a) if a < 1.0 else -math.inf for a in self._available]
-        self._accept0 = config.acceptance_prob
-        self._inv_decay_m = 1.0 / config.acceptance_decay_m
-        self._decay_per_s = math.log(2.0) / (config.fatigue_half_life_days * SECONDS_PER_DAY)
-        self._inv_fatigue = 1.0 / config.fatigue_alerts
-        self._churn_alert = config.churn_per_alert
         self._no_show = config.no_show_prob
         self._reaction_s = config.reaction_s
-        self._uniform_rng = stream(seed, "dispatch.volunteers")
-        self._u: list[float] = []
-        self._ui = UNIFORM_BLOCK
+        uniform_rng = stream(seed, "dispatch.volunteers")
+        self._uniform = DrawArray(uniform_rng.random)
         accept_rng = stream(seed, "dispatch.volunteers.accept_time")
-        self._accept_s = DrawBuffer(lambda k: config.time_to_accept_s.sample(accept_rng, k))
+        self._accept_s = DrawArray(lambda k: config.time_to_accept_s.sample(accept_rng, k))
         scene_rng = stream(seed, "dispatch.volunteers.on_scene")
         self._on_scene = DrawBuffer(lambda k: config.on_scene_s.sample(scene_rng, k))
         self._churn_rng = stream(seed, "dispatch.volunteers.churn")
         self._speed_mps = speed_mps.astype(float).tolist()
-        # per-volunteer state: flat lists (fast one at a time) and a bytearray (numpy view)
-        self.busy_until_s = [0.0] * n
-        self._active = bytearray(b"\x01" * n)
-        self._alerts = [0] * n
-        self._load = [0.0] * n  # fatigue load at ``_load_t_s``
-        self._load_t_s = [0.0] * n
-        self._week = [0] * n
-        self._week_alerts = [0] * n
+        # per-volunteer state, rows read by the compiled rounds (``alert_rounds``): busy
+        # clock, fatigue load and its time; alerts, week and alerts that week; in the pool
+        self._clock = np.zeros((n, 3))
+        self._counts = np.zeros((n, 3), dtype=np.int64)
+        self._active = np.ones(n, dtype=np.uint8)
+        self.busy_until_s = self._clock[:, BUSY_UNTIL_S]  # a view: others hold staff busy
+        # the rounds' arguments that do not change between calls
+        self._radius = np.array(
+            [alerting.radius_m(radius_m, k) for k in range(alerting.max_rounds)])
+        quiet = alerting.quiet_hours
+        self._params = np.zeros(PARAM_COUNT)
+        self._params[[INTERVAL_S, DECAY_PER_S, INV_FATIGUE, ACCEPT_SCALE, INV_DECAY_M, CHURN,
+                      QUIET_START_H, QUIET_END_H]] = [
+            alerting.round_interval_s,
+            math.log(2.0) / (config.fatigue_half_life_days * SECONDS_PER_DAY),
+            1.0 / config.fatigue_alerts,
+            (1.0 - config.churn_per_alert) * config.acceptance_prob,
+            1.0 / config.acceptance_decay_m, config.churn_per_alert,
+            quiet[0] if quiet else 0.0, quiet[1] if quiet else 0.0]
+        cap = alerting.max_alerts_per_week
+        self._settings = np.zeros(SETTING_COUNT, dtype=np.int64)
+        self._settings[[ROUND_SIZE, WANTED, CAP, QUIET]] = [
+            alerting.round_size, wanted, -1 if cap is None else cap, 1 if quiet else 0]
+        self._accepted = np.zeros((0, 3))
+        # the home catchment as the rounds' tables: every entry one volunteer
+        self._catchment_tables = (
+            np.ascontiguousarray(near.item, dtype=np.int32),
+            np.ascontiguousarray(near.dist_m, dtype=np.float32),
+            np.ones(n, dtype=np.int32), np.arange(n + 1, dtype=np.int32),
+            np.arange(n, dtype=np.int32), np.ones(1), np.zeros(n, dtype=np.int16))
         self._tally = dict.fromkeys(TALLY_KEYS, 0)
         self._daily = config.churn_per_day > 0.0 or config.recruit_per_day > 0.0
         self._next_day_s = SECONDS_PER_DAY if self._daily else math.inf
@@ -179,81 +214,28 @@ class VolunteerAlerts:
 
     def _rounds(self, incident: int, now_s: float, pos: int, end: int, log_stay: float
                 ) -> None:
-        """Run the alert rounds over catchment entries ``pos+1 .. end-1`` (the hot loop)."""
-        u, ui = self._u, self._ui  # uniform draws, inlined: a method call a draw costs more
-        item, dist_m = self._item, self._dist_m
-        busy, active, alerts, cap = self.busy_until_s, self._active, self._alerts, self._cap
-        load, load_t_s = self._load, self._load_t_s
-        decay_per_s, inv_fatigue = self._decay_per_s, self._inv_fatigue
-        accept0, inv_decay_m, churn = self._accept0, self._inv_decay_m, self._churn_alert
-        accept_scale = (1.0 - churn) * accept0  # the acceptance test's first factors
-        exp, log1p = math.exp, math.log1p  # locals: read fastest
-        everyone = -math.inf  # log_stay when everyone is available
-        wanted, round_size, quiet = self._wanted, self._round_size, self._quiet
-        accepts: list[tuple[float, int, float]] = []  # (accept time, volunteer, road m)
-        pending = -1  # an available candidate beyond the last round's radius
-        alerted_here = rounds = left = 0
-        t_round = now_s
-        for radius in self._radius_m:
-            if rounds:  # a later round: only in waking hours and while too few accepted
-                if quiet is not None and in_window(t_round, quiet):
-                    break
-                if len(accepts) >= wanted and sum(a[0] <= t_round for a in accepts) >= wanted:
-                    break
-            alerted = 0
-            exhausted = False
-            while alerted < round_size:
-                if pending < 0:
-                    if log_stay == everyone:
-                        gap = 0.0
-                    else:
-                        if ui == UNIFORM_BLOCK:
-                            u, ui = self._refill(), 0
-                        gap = log1p(-u[ui]) / log_stay
-                        ui += 1
-                    if gap >= end - pos - 1:  # (a float: huge when hardly anyone is available)
-                        exhausted = True
-                        break
-                    pos += 1 + int(gap)
-                    pending = pos
-                d = dist_m[pending]
-                if d > radius:
-                    break
-                v = item[pending]
-                pending = -1
-                if busy[v] > t_round or not active[v]:
-                    continue
-                if cap is not None and not self._under_cap(v, t_round, cap):
-                    continue
-                alerted += 1
-                # the alert: counted; fatigue is the load before it
-                alerts[v] += 1
-                fatigue = load[v]
-                if fatigue > 0.0:
-                    fatigue *= exp(-decay_per_s * (t_round - load_t_s[v]))
-                load[v], load_t_s[v] = fatigue + 1.0, t_round
-                if ui == UNIFORM_BLOCK:
-                    u, ui = self._refill(), 0
-                x = u[ui]  # one draw: below churn the volunteer leaves, else may accept
-                ui += 1
-                if x < churn:
-                    active[v] = 0
-                    left += 1
-                elif x - churn < accept_scale * exp(-d * inv_decay_m) / (
-                        1.0 + fatigue * inv_fatigue):
-                    accepts.append((t_round + self._accept_s.take_one(), v, d))
-            if alerted:
-                rounds += 1
-                alerted_here += alerted
-                t_round += self._interval_s
-            if exhausted:
-                break
-        self._u, self._ui = u, ui
-        self._close_call(incident, alerted_here, rounds, left, accepts)
+        """Run the alert rounds over catchment entries ``pos+1 .. end-1``."""
+        self._alert(incident, now_s, log_stay, pos + 1, end - pos - 1, self._catchment_tables)
 
-    def _close_call(self, incident: int, alerted: int, rounds: int, left: int,
-                    accepts: list[tuple[float, int, float]]) -> None:
-        """Count one call's alerts, rounds and leavers, and send who accepted."""
+    def _alert(self, incident: int, now_s: float, log_stay: float, first: int,
+               remaining: int, tables: tuple[np.ndarray, ...]) -> None:
+        """Run the compiled rounds from reach entry ``first`` over ``remaining`` volunteers.
+
+        ``tables``: the reach row's entries and metres, then per entry how many
+        volunteers it holds, where their run starts and the volunteers, then each kind's
+        share kept and each volunteer's kind (``alert_rounds``).
+        """
+        self._uniform.ensure(draws_needed(remaining))
+        self._accept_s.ensure(remaining)
+        if self._accepted.shape[0] < remaining:
+            self._accepted = np.zeros((remaining, 3))
+        self._params[NOW_S], self._params[LOG_STAY] = now_s, log_stay
+        self._settings[FIRST_ENTRY], self._settings[REMAINING] = first, remaining
+        alerted, rounds, left, accepted, self._uniform.index, self._accept_s.index = (
+            alert_rounds(*tables, self._radius, self._params, self._settings, self._clock,
+                         self._counts, self._active, self._uniform.values,
+                         self._uniform.index, self._accept_s.values, self._accept_s.index,
+                         self._accepted))
         if not alerted:
             return
         tally = self._tally
@@ -261,29 +243,9 @@ class VolunteerAlerts:
         tally["alerted_incidents"] += 1
         tally["rounds"] += rounds
         tally["left_after_alert"] += left
-        if accepts:
-            self._send(incident, accepts)
-
-    def _under_cap(self, v: int, t_s: float, cap: int) -> bool:
-        """Return whether ``v`` may get another alert this week; if so, count it."""
-        week = int(t_s // SECONDS_PER_WEEK)
-        if self._week[v] != week:
-            self._week[v], self._week_alerts[v] = week, 0
-        if self._week_alerts[v] >= cap:
-            return False
-        self._week_alerts[v] += 1
-        return True
-
-    def _draw(self) -> float:
-        """Return the next uniform draw (outside the hot loop)."""
-        if self._ui == UNIFORM_BLOCK:
-            self._u, self._ui = self._refill(), 0
-        self._ui += 1
-        return self._u[self._ui - 1]
-
-    def _refill(self) -> list[float]:
-        """Return a fresh block of uniform draws."""
-        return self._uniform_rng.random(UNIFORM_BLOCK).tolist()
+        if accepted:
+            self._send(incident, [(t, int(v), d) for t, v, d
+                                  in self._accepted[:accepted].tolist()])
 
     def _send(self, incident: int, accepts: list[tuple[float, int, float]]) -> None:
         """Send the first ``wanted`` to accept (less no-shows); stand the rest down."""
@@ -292,7 +254,7 @@ class VolunteerAlerts:
         tally["accepts"] += len(accepts)
         tally["stand_downs"] += max(0, len(accepts) - self._wanted)
         for t_accept, v, d in accepts[: self._wanted]:
-            if self._no_show and self._draw() < self._no_show:
+            if self._no_show and self._uniform.take_one() < self._no_show:
                 tally["no_shows"] += 1
                 continue
             travel_s = d / self._speed_mps[v]
@@ -303,15 +265,15 @@ class VolunteerAlerts:
 
     def fatigue_factor(self, volunteer: int, t_s: float) -> float:
         """Return the factor on ``volunteer``'s willingness at ``t_s`` (1 when rested)."""
-        load = self._load[volunteer]
+        load, load_t_s = self._clock[volunteer, [LOAD, LOAD_T_S]].tolist()
         if load > 0.0:
-            load *= math.exp(-self._decay_per_s * (t_s - self._load_t_s[volunteer]))
-        return 1.0 / (1.0 + load * self._inv_fatigue)
+            load *= math.exp(-self._params[DECAY_PER_S] * (t_s - load_t_s))
+        return 1.0 / (1.0 + load * self._params[INV_FATIGUE])
 
     def _new_days(self, now_s: float) -> None:
         """Apply each day boundary up to ``now_s``: base churn, then recruits."""
         config, rng = self._config, self._churn_rng
-        active = np.frombuffer(self._active, dtype=np.uint8)
+        active = self._active
         while self._next_day_s <= now_s:
             if config.churn_per_day > 0.0:
                 leave = (rng.random(self.count) < config.churn_per_day) & (active == 1)
@@ -320,10 +282,10 @@ class VolunteerAlerts:
             if config.recruit_per_day > 0.0:
                 seats = np.flatnonzero(active == 0)
                 k = min(int(rng.poisson(config.recruit_per_day * self.count)), seats.shape[0])
-                for v in rng.choice(seats, size=k, replace=False).tolist():
-                    active[v] = 1
-                    self._load[v] = 0.0
-                    self._week_alerts[v] = 0
+                fresh = rng.choice(seats, size=k, replace=False)
+                active[fresh] = 1
+                self._clock[fresh, LOAD] = 0.0
+                self._counts[fresh, WEEK_ALERTS] = 0
                 self._tally["recruited"] += k
             self._next_day_s += SECONDS_PER_DAY
 
@@ -331,11 +293,11 @@ class VolunteerAlerts:
         """Return who is in the pool at ``end_s`` (bool), after the day boundaries up to it."""
         if end_s >= self._next_day_s:
             self._new_days(end_s)
-        return np.frombuffer(self._active, dtype=np.uint8).astype(bool)
+        return self._active.astype(bool)
 
     def alerts_per_volunteer(self) -> np.ndarray:
         """Return how many alerts each volunteer has received so far (int64)."""
-        return np.array(self._alerts, dtype=np.int64)
+        return self._counts[:, ALERTS].copy()
 
     def tally(self) -> dict[str, int]:
         """Return the run's alerting counts so far, keys ``TALLY_KEYS``."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gridsim import World
-from gridsim.bench import BENCH_KEYS, check_goals, simpy_us_per_event
+from gridsim.bench import BENCH_KEYS, check_goals, city_year, simpy_us_per_event
 from gridsim.cli import main
 from gridsim.incidents import generate_incidents
 from gridsim.naive import naive_seconds, road_graph
@@ -36,6 +36,13 @@ def test_goals_are_judged_on_the_right_side() -> None:
     assert not verdicts["osm_import_s.cold"] and verdicts["osm_import_s.warm"]
     assert verdicts["osm_import_peak_rss_mb"]
     assert not verdicts["calls_fit_s"] and verdicts["calls_fit_peak_rss_mb"]
+
+
+def test_a_short_year_counts_the_per_run_cost_once() -> None:
+    # 2 s fixed + 0.25 s a day: one day takes 2.25 s, 14 days 5.5 s, a year 93.25 s;
+    # scaling the 14 days alone by 365 / 14 would say 143.4 s
+    assert city_year(2.25, 5.5, 14) == pytest.approx(2.0 + 0.25 * 365)
+    assert city_year(2.25, 5.5, 14) < 5.5 * 365 / 14
 
 
 @pytest.mark.slow

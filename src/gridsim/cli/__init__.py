@@ -221,8 +221,9 @@ def _bench(args: argparse.Namespace, console: Console) -> int:
     plan = BenchPlan.of(args.quick)
     figures = run_bench(plan, lambda stage: console.print(f"[dim]bench: {stage}[/dim]"))
     verdicts = check_goals(figures)
-    table = Table(title="gridsim bench" + (" (quick: city_year_s extrapolated from "
-                                           f"{plan.year_days} days)" if args.quick else ""))
+    table = Table(title="gridsim bench" + (" (quick: city_year_s extrapolated from a 1-day "
+                                           f"and a {plan.year_days}-day run)" if args.quick
+                                           else ""))
     for column in ("figure", "value", "goal", "met"):
         table.add_column(column, justify="left" if column == "figure" else "right")
     for key in BENCH_KEYS:

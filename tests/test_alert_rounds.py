@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridsim.dispatch import volunteers
-from gridsim.dispatch.alert_rounds import alert_rounds_python
+from gridsim.dispatch import alert_rounds
 from gridsim.engine import SimulationRecords, simulate
 from gridsim.incidents import generate_incidents
 from gridsim.rng import DrawArray
@@ -37,7 +36,7 @@ def _run(overrides: list[str], scenario_path: str | None,
                                    world.catchments.watch_point_m)
     with monkeypatch.context() as patch:
         if not compiled:
-            patch.setattr(volunteers, "alert_rounds", alert_rounds_python)
+            patch.setattr(alert_rounds, "alert_rounds", alert_rounds.alert_rounds_python)
         return simulate(world, incidents, 3)
 
 

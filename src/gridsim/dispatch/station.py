@@ -120,13 +120,24 @@ class StationPool:
         """Mark ``unit`` no longer busy; it waits at its station if on duty."""
         self._busy_of[unit] = False
         if self.on_duty_of[unit]:
-            station = self.unit_station[unit]
-            self._place(unit, station)
-            waiting = self.free[station]
-            if not waiting:
-                self._closed_of[station] = 0.0
-                self._open_stations += 1
-            heapq.heappush(waiting, unit)
+            self._wait(unit)
+
+    def release_arrived(self, units: list[int]) -> None:
+        """Let ``units``, idle and just come on duty, wait: ``release`` of each, in order."""
+        busy, wait = self._busy_of, self._wait
+        for unit in units:
+            busy[unit] = False
+            wait(unit)
+
+    def _wait(self, unit: int) -> None:
+        """Put an on-duty idle unit at its patrol point and in its station's free list."""
+        station = self.unit_station[unit]
+        self._place(unit, station)
+        waiting = self.free[station]
+        if not waiting:
+            self._closed_of[station] = 0.0
+            self._open_stations += 1
+        heapq.heappush(waiting, unit)
 
     def _place(self, unit: int, station: int) -> None:
         """Put an idle unit at its patrol point (fixed, or drawn afresh)."""
@@ -486,7 +497,11 @@ class StationDispatch:
     def on_roster(self, now_s: float) -> None:
         """Apply shifts; units coming on duty take waiting calls first."""
         for index, pool in enumerate(self._pools):
-            for unit in pool.roster(now_s).tolist():
+            arrived = pool.roster(now_s).tolist()
+            if not self._live_head(self._waiting):  # no call waits: they all wait
+                pool.release_arrived(arrived)
+                continue
+            for unit in arrived:
                 if not self._serve_waiting(index, unit):
                     pool.release(unit)
 

@@ -51,33 +51,7 @@ import math
 import numpy as np
 
 from gridsim.city.reach import Reach
-from gridsim.dispatch.alert_rounds import (
-    ACCEPT_SCALE,
-    ALERTS,
-    BUSY_UNTIL_S,
-    CAP,
-    CHURN,
-    DECAY_PER_S,
-    FIRST_ENTRY,
-    INTERVAL_S,
-    INV_DECAY_M,
-    INV_FATIGUE,
-    LOAD,
-    LOAD_T_S,
-    LOG_STAY,
-    NOW_S,
-    PARAM_COUNT,
-    QUIET,
-    QUIET_END_H,
-    QUIET_START_H,
-    REMAINING,
-    ROUND_SIZE,
-    SETTING_COUNT,
-    WANTED,
-    WEEK_ALERTS,
-    alert_rounds,
-    draws_needed,
-)
+from gridsim.dispatch import alert_rounds as kernel
 from gridsim.log import KIND_CODE, DispatchLog
 from gridsim.rng import DrawArray, DrawBuffer, stream
 from gridsim.scenario.schema import Volunteers
@@ -162,19 +136,20 @@ class VolunteerAlerts:
         self._on_scene = DrawBuffer(lambda k: config.on_scene_s.sample(scene_rng, k))
         self._churn_rng = stream(seed, "dispatch.volunteers.churn")
         self._speed_mps = speed_mps.astype(float).tolist()
-        # per-volunteer state, rows read by the compiled rounds (``alert_rounds``): busy
+        # per-volunteer state, read by the compiled rounds (``alert_rounds``), a row each: busy
         # clock, fatigue load and its time; alerts, week and alerts that week; in the pool
         self._clock = np.zeros((n, 3))
         self._counts = np.zeros((n, 3), dtype=np.int64)
         self._active = np.ones(n, dtype=np.uint8)
-        self.busy_until_s = self._clock[:, BUSY_UNTIL_S]  # a view: others hold staff busy
+        self.busy_until_s = self._clock[:, kernel.BUSY_UNTIL_S]  # a view: school posts hold it
         # the rounds' arguments that do not change between calls
         self._radius = np.array(
             [alerting.radius_m(radius_m, k) for k in range(alerting.max_rounds)])
         quiet = alerting.quiet_hours
-        self._params = np.zeros(PARAM_COUNT)
-        self._params[[INTERVAL_S, DECAY_PER_S, INV_FATIGUE, ACCEPT_SCALE, INV_DECAY_M, CHURN,
-                      QUIET_START_H, QUIET_END_H]] = [
+        self._params = np.zeros(kernel.PARAM_COUNT)
+        self._params[[kernel.INTERVAL_S, kernel.DECAY_PER_S, kernel.INV_FATIGUE,
+                      kernel.ACCEPT_SCALE, kernel.INV_DECAY_M, kernel.CHURN,
+                      kernel.QUIET_START_H, kernel.QUIET_END_H]] = [
             alerting.round_interval_s,
             math.log(2.0) / (config.fatigue_half_life_days * SECONDS_PER_DAY),
             1.0 / config.fatigue_alerts,
@@ -182,8 +157,8 @@ class VolunteerAlerts:
             1.0 / config.acceptance_decay_m, config.churn_per_alert,
             quiet[0] if quiet else 0.0, quiet[1] if quiet else 0.0]
         cap = alerting.max_alerts_per_week
-        self._settings = np.zeros(SETTING_COUNT, dtype=np.int64)
-        self._settings[[ROUND_SIZE, WANTED, CAP, QUIET]] = [
+        self._settings = np.zeros(kernel.SETTING_COUNT, dtype=np.int64)
+        self._settings[[kernel.ROUND_SIZE, kernel.WANTED, kernel.CAP, kernel.QUIET]] = [
             alerting.round_size, wanted, -1 if cap is None else cap, 1 if quiet else 0]
         self._accepted = np.zeros((0, 3))
         # the home catchment as the rounds' tables: every entry one volunteer
@@ -225,17 +200,18 @@ class VolunteerAlerts:
         volunteers it holds, where their run starts and the volunteers, then each kind's
         share kept and each volunteer's kind (``alert_rounds``).
         """
-        self._uniform.ensure(draws_needed(remaining))
+        self._uniform.ensure(kernel.draws_needed(remaining))
         self._accept_s.ensure(remaining)
         if self._accepted.shape[0] < remaining:
             self._accepted = np.zeros((remaining, 3))
-        self._params[NOW_S], self._params[LOG_STAY] = now_s, log_stay
-        self._settings[FIRST_ENTRY], self._settings[REMAINING] = first, remaining
+        params, settings = self._params, self._settings
+        params[kernel.NOW_S], params[kernel.LOG_STAY] = now_s, log_stay
+        settings[kernel.FIRST_ENTRY], settings[kernel.REMAINING] = first, remaining
         alerted, rounds, left, accepted, self._uniform.index, self._accept_s.index = (
-            alert_rounds(*tables, self._radius, self._params, self._settings, self._clock,
-                         self._counts, self._active, self._uniform.values,
-                         self._uniform.index, self._accept_s.values, self._accept_s.index,
-                         self._accepted))
+            kernel.alert_rounds(*tables, self._radius, params, settings, self._clock,
+                                self._counts, self._active, self._uniform.values,
+                                self._uniform.index, self._accept_s.values,
+                                self._accept_s.index, self._accepted))
         if not alerted:
             return
         tally = self._tally
@@ -265,10 +241,10 @@ class VolunteerAlerts:
 
     def fatigue_factor(self, volunteer: int, t_s: float) -> float:
         """Return the factor on ``volunteer``'s willingness at ``t_s`` (1 when rested)."""
-        load, load_t_s = self._clock[volunteer, [LOAD, LOAD_T_S]].tolist()
+        load, load_t_s = self._clock[volunteer, [kernel.LOAD, kernel.LOAD_T_S]].tolist()
         if load > 0.0:
-            load *= math.exp(-self._params[DECAY_PER_S] * (t_s - load_t_s))
-        return 1.0 / (1.0 + load * self._params[INV_FATIGUE])
+            load *= math.exp(-self._params[kernel.DECAY_PER_S] * (t_s - load_t_s))
+        return 1.0 / (1.0 + load * self._params[kernel.INV_FATIGUE])
 
     def _new_days(self, now_s: float) -> None:
         """Apply each day boundary up to ``now_s``: base churn, then recruits."""
@@ -284,8 +260,8 @@ class VolunteerAlerts:
                 k = min(int(rng.poisson(config.recruit_per_day * self.count)), seats.shape[0])
                 fresh = rng.choice(seats, size=k, replace=False)
                 active[fresh] = 1
-                self._clock[fresh, LOAD] = 0.0
-                self._counts[fresh, WEEK_ALERTS] = 0
+                self._clock[fresh, kernel.LOAD] = 0.0
+                self._counts[fresh, kernel.WEEK_ALERTS] = 0
                 self._tally["recruited"] += k
             self._next_day_s += SECONDS_PER_DAY
 
@@ -297,7 +273,7 @@ class VolunteerAlerts:
 
     def alerts_per_volunteer(self) -> np.ndarray:
         """Return how many alerts each volunteer has received so far (int64)."""
-        return self._counts[:, ALERTS].copy()
+        return self._counts[:, kernel.ALERTS].copy()
 
     def tally(self) -> dict[str, int]:
         """Return the run's alerting counts so far, keys ``TALLY_KEYS``."""

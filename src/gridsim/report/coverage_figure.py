@@ -58,10 +58,10 @@ def draw_roads_binned(ax: Axes, segments: np.ndarray, values: np.ndarray,
     """Draw roads coloured by ``values`` (nan: grey), one polyline per colour bin."""
     low, high = scale.get_clim()
     assert low is not None and high is not None
-    fraction = np.clip((values - low) / max(high - low, 1e-12), 0.0, 1.0)
-    colour_bin = np.where(np.isfinite(values),
-                          np.minimum((fraction * COLOUR_BINS).astype(np.int64),
-                                     COLOUR_BINS - 1), -1)
+    known = np.isfinite(values)
+    fraction = np.clip((np.where(known, values, low) - low) / max(high - low, 1e-12), 0.0, 1.0)
+    colour_bin = np.where(known, np.minimum((fraction * COLOUR_BINS).astype(np.int64),
+                                            COLOUR_BINS - 1), -1)
     for b in range(-1, COLOUR_BINS):
         rows = segments[colour_bin == b]
         if rows.shape[0] == 0:

@@ -111,7 +111,8 @@ def _calls(
     layers_by_type = dispatcher.layers_by_type
     next_report_s = SECONDS_PER_HOUR if progress is not None else np.inf
     for i, (now_s, kind) in enumerate(
-        zip(incidents.t_call_s.tolist(), incidents.type_id.tolist(), strict=True)
+        zip(np.ascontiguousarray(incidents.t_call_s, dtype=np.float64).data,
+            np.ascontiguousarray(incidents.type_id, dtype=np.int64).data, strict=True)
     ):
         if now_s > env.now:
             yield env.timeout(now_s - env.now)

@@ -23,8 +23,9 @@ class Activated:
     ) -> None:
         """Wrap ``layer``; ``type_id`` gives each incident's type."""
         self._layer = layer
-        self._prob = prob_by_type[type_id].tolist()
-        self._delay_s = delay_by_type_s[type_id].tolist()
+        # per incident, as memoryviews: a Python float a read, 8 bytes an incident
+        self._prob = np.ascontiguousarray(prob_by_type[type_id], dtype=np.float64).data
+        self._delay_s = np.ascontiguousarray(delay_by_type_s[type_id], dtype=np.float64).data
         self._uniform = DrawBuffer(rng.random)
         self.activations = 0
 

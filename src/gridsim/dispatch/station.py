@@ -294,10 +294,11 @@ class StationDispatch:
         self._incidents = incidents
         self._log = log
         self._rules = rules
-        self._delay_s = rules.delay_by_priority_s[incidents.priority].tolist()  # per incident
-        self._units = rules.units_by_type[incidents.type_id].tolist()
+        self._units = rules.units_by_type[incidents.type_id].tolist()  # small ints: shared
         # per-incident and per-node columns read one value at a time on the hot path:
-        # memoryviews give Python scalars at a fraction of numpy's indexing cost
+        # memoryviews give Python scalars at a fraction of numpy's indexing cost, and
+        # take 8 bytes an incident where a list of floats takes 32
+        self._delay_s = _view(rules.delay_by_priority_s[incidents.priority], np.float64)
         self._node_of = _view(incidents.node, np.int32)
         self._on_scene_of = _view(incidents.on_scene_s, np.float64)
         self._trip_factor_of = _view(rules.trip_factor, np.float64)

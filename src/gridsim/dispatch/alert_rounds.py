@@ -14,9 +14,9 @@ runs uncompiled as ``alert_rounds_python`` (the tests check both give the same r
 every value it reads is converted to a Python float or int first, so the arithmetic is
 the same IEEE double arithmetic either way.
 
-Draws come from buffers the caller has topped up (``DrawArray.ensure``) with at least
-``draws_needed(remaining)`` values: each candidate takes at most three (the gap to it,
-the kind thinning, acceptance) and each takes one accept time at most.
+Draws come from buffers the caller has topped up (``DrawArray.ensure``): at least
+``draws_needed(remaining)`` uniforms, as each candidate takes at most three (the gap to
+it, the kind thinning, acceptance), and ``remaining`` accept times, one at most each.
 """
 
 from __future__ import annotations

@@ -182,9 +182,9 @@ class WorldMemo:
 
     ``get(scenario)`` returns the previous world, its scenario replaced by ``scenario``
     (``dataclasses.replace``), when the two scenarios differ only in
-    ``WORLD_INDEPENDENT_KEYS`` (incidents, seed, duration_days, warmup_hours, costs,
-    output, name, description, missing_person, coverage); otherwise it builds a new world and keeps
-    that one. Runs never change a world, so sharing it is safe. One world is held at a
+    ``WORLD_INDEPENDENT_KEYS`` (the run's incidents, seed, length, costs, studies and
+    outputs; the constant is the list); otherwise it builds a new world and keeps that
+    one. Runs never change a world, so sharing it is safe. One world is held at a
     time, so a sweep that alternates between cities rebuilds (from the disk cache).
     """
 

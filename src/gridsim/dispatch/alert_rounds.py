@@ -38,8 +38,6 @@ FIRST_ENTRY, REMAINING, ROUND_SIZE, WANTED, CAP, QUIET = range(SETTING_COUNT)
 # per-volunteer state columns: ``clock`` (float64) and ``counts`` (int64), a row each
 BUSY_UNTIL_S, LOAD, LOAD_T_S = range(3)
 ALERTS, WEEK, WEEK_ALERTS = range(3)
-# the returned tally's fields
-ALERTED, ROUNDS, LEFT, ACCEPTED, UNIFORM_INDEX, ACCEPT_INDEX = range(6)
 
 
 def draws_needed(remaining: int) -> int:
@@ -64,7 +62,10 @@ def alert_rounds_python(
     uniform: np.ndarray, uniform_index: int, accept_s: np.ndarray, accept_index: int,
     accepted: np.ndarray,
 ) -> tuple[int, int, int, int, int, int]:
-    """Alert one call's volunteers in rounds; return (ALERTED ... ACCEPT_INDEX).
+    """Alert one call's volunteers in rounds; return the call's tally.
+
+    The tally: volunteers alerted, rounds sent, volunteers who left, acceptances written,
+    and the next unread index of ``uniform`` and of ``accept_s``.
 
     Mutates the volunteers' ``clock`` (load, load time), ``counts`` (alerts, weekly
     counts) and ``active`` (churn); writes each acceptance to a row of ``accepted``

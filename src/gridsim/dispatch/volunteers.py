@@ -124,8 +124,8 @@ class VolunteerAlerts:
         self._quiet: tuple[float, float] | None = (
             (alerting.quiet_hours[0], alerting.quiet_hours[1]) if alerting.quiet_hours
             else None)
-        self._available = [float(a) for a in config.availability_by_hour]
-        self._log_stay = [math.log1p(-a) if a < 1.0 else -math.inf for a in self._available]
+        self._log_stay = [math.log1p(-a) if a < 1.0 else -math.inf
+                          for a in map(float, config.availability_by_hour)]
         self._no_show = config.no_show_prob
         self._reaction_s = config.reaction_s
         uniform_rng = stream(seed, "dispatch.volunteers")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import gridsim
-from gridsim.log import KIND_CODE
+from gridsim.sim.records import KIND_CODE
 from tests.conftest import SMALL
 
 POLICE = (KIND_CODE["patrol"], KIND_CODE["community_police"])

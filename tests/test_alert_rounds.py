@@ -1,6 +1,6 @@
 """The compiled alert rounds give the runs the interpreted ones give.
 
-``gridsim.dispatch.alert_rounds`` is compiled by numba; ``alert_rounds_python`` is the same
+``gridsim.sim.dispatch.alert_rounds`` is compiled by numba; ``alert_rounds_python`` is the same
 code run by CPython. Whole runs with every alerting rule on (kinds by hour, quiet hours, the
 weekly cap, churn, recruits, no-shows, fatigue) must match row for row: a compiler that
 reordered the floating-point arithmetic, or a table indexed the wrong way round, would
@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridsim.dispatch import alert_rounds
-from gridsim.engine import SimulationRecords, simulate
-from gridsim.incidents import generate_incidents
-from gridsim.rng import DrawArray
+from gridsim.core.rng import DrawArray
+from gridsim.demand.incidents import generate_incidents
 from gridsim.scenario import load_scenario
-from gridsim.world import build_world
+from gridsim.sim.dispatch import alert_rounds
+from gridsim.sim.engine import simulate
+from gridsim.sim.records import SimulationRecords
+from gridsim.world.build import build_world
 from tests.conftest import SMALL
 
 EVERY_RULE = [

@@ -1,4 +1,4 @@
-"""Tests for gridsim.analytic: Erlang formulas and the hypercube queueing model."""
+"""Tests for gridsim.validation.analytic: Erlang formulas and the hypercube queueing model."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import integrate
 from scipy.special import gammaln, logsumexp
 
-from gridsim.analytic import (
+from gridsim.validation.analytic import (
     ErlangC,
     HypercubeResult,
     erlang_b,

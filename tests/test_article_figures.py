@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import gridsim
-from gridsim.metrics import summary_value
-from gridsim.targets import load_targets
-from gridsim.world import WORLDS
+from gridsim.analysis.metrics import summary_value
+from gridsim.studies.targets import load_targets
+from gridsim.world.build import WORLDS
 
 TARGETS = Path(__file__).resolve().parents[1] / "scenarios" / "nanjing-targets.toml"
 DAYS, SEEDS = 14, (101, 102)

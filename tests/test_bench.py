@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from gridsim import World
-from gridsim.bench import BENCH_KEYS, check_goals, city_year, simpy_us_per_event
-from gridsim.cli import main
-from gridsim.incidents import generate_incidents
-from gridsim.naive import naive_seconds, road_graph
+from gridsim.cli.main import main
+from gridsim.demand.incidents import generate_incidents
+from gridsim.validation.bench import BENCH_KEYS, check_goals, city_year, simpy_us_per_event
+from gridsim.validation.naive import naive_seconds, road_graph
 
 
 def test_simpy_floor_is_positive_and_small() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gridsim.cache import ArrayCache, cache_key, default_cache_dir
 from gridsim.city.network import RoadNetwork
+from gridsim.core.cache import ArrayCache, cache_key, default_cache_dir
 from gridsim.scenario import Scenario
-from gridsim.world import build_world
+from gridsim.world.build import build_world
 
 
 def test_warm_world_equals_cold_world(tmp_path: Path, small_scenario: Scenario) -> None:

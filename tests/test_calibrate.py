@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 import gridsim
-from gridsim.calibrate import calibrate, calibrated_scenario_text, weighted_quantiles
-from gridsim.errors import InputError
-from gridsim.executors import SerialExecutor
-from gridsim.experiment import replication_seeds
+from gridsim.core.errors import InputError
+from gridsim.core.executors import SerialExecutor
+from gridsim.report.calibration_figure import predictive_png
 from gridsim.scenario.load import read_scenario_text
-from gridsim.targets import Targets, load_targets
+from gridsim.studies.calibrate import calibrate, calibrated_scenario_text, weighted_quantiles
+from gridsim.studies.experiment import replication_seeds
+from gridsim.studies.targets import Targets, load_targets
 from tests.conftest import SMALL
 
 TRUE_RATE, DAYS = 50.0, 3
@@ -45,7 +46,8 @@ def _targets(extra_parameter: bool, population: int, generations: int) -> Target
 
 def _calibrate(targets: Targets, folder: Path) -> dict:  # type: ignore[type-arg]
     text, source = read_scenario_text(SMALL)
-    return calibrate(text, source, targets, 5, SerialExecutor(), folder).report
+    return calibrate(text, source, targets, 5, SerialExecutor(), folder,
+                     predictive_png=predictive_png).report
 
 
 def test_recovers_the_rate_a_run_was_made_with_and_flags_what_no_target_sees(

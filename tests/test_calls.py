@@ -26,14 +26,15 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats
 
-from gridsim.calls.fit import CallFit, DistrictLocator, fit_calls
+from gridsim.calls.fit import CallFit, fit_calls, locator_of
 from gridsim.calls.mapping import Mapping, load_mapping
 from gridsim.calls.read import CallLog, read_calls
-from gridsim.cli import main
-from gridsim.errors import InputError
+from gridsim.city.locate import DistrictLocator
+from gridsim.cli.main import main
+from gridsim.core.errors import InputError
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.load import default_scenario_text
-from gridsim.world import World, build_world
+from gridsim.world.build import World, build_world
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "cad"
@@ -69,7 +70,7 @@ def nanjing() -> Scenario:
 
 @pytest.fixture(scope="module")
 def locator(nanjing: Scenario) -> DistrictLocator:
-    return DistrictLocator.of(nanjing)
+    return locator_of(nanjing)
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +285,7 @@ def test_reported_line_numbers_point_at_the_faulty_lines(example_log: CallLog) -
 
 def test_the_locator_finds_the_worlds_nodes(small_scenario: Scenario,
                                             small_world: World) -> None:
-    located = DistrictLocator.of(small_scenario)
+    located = locator_of(small_scenario)
     assert np.array_equal(located.node_district, small_world.node_district)
     assert np.array_equal(located.tree.data, small_world.network.xy_m)
 
@@ -292,7 +293,7 @@ def test_the_locator_finds_the_worlds_nodes(small_scenario: Scenario,
 def test_the_locator_of_an_imported_city() -> None:
     pytest.importorskip("osmnx")
     scenario = load_scenario(ROOT / "scenarios" / "aguascalientes.toml")
-    located = DistrictLocator.of(scenario)
+    located = locator_of(scenario)
     world = build_world(scenario)
     assert world.node_lat_lon is not None
     district, distance_m = located.locate(world.node_lat_lon[:, 0], world.node_lat_lon[:, 1])
@@ -667,7 +668,8 @@ def test_a_million_row_export_fits_in_a_minute_and_two_gigabytes(tmp_path: Path)
                     "--scale", "7.5"], check=True, capture_output=True)
     rows = sum(1 for _ in (tmp_path / "calls.csv").open("rb")) - 1
     assert rows >= 1_000_000
-    measure = ("import resource, sys\nfrom gridsim.cli import main\ncode = main(sys.argv[1:])\n"
+    measure = ("import resource, sys\nfrom gridsim.cli.main import main\n"
+               "code = main(sys.argv[1:])\n"
                "print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
                "file=sys.stderr)\nsys.exit(code)")
     started = time.perf_counter()

@@ -1,9 +1,9 @@
 """gridsim against Ciw, a queueing simulator nobody here wrote, where theory has no answer.
 
-Each peer case (gridsim.verify.peer_cases) is built twice: as a gridsim scenario run by the
-engine, and from its PeerSystem as a Ciw network (one node, one server per unit). Both are
-replicated and compared metric by metric with Welch intervals at a simultaneous 95% level
-(gridsim.verify.compare_peer). What Ciw is asked to do:
+Each peer case (gridsim.validation.verify.peer_cases) is built twice: as a gridsim scenario
+run by the engine, and from its PeerSystem as a Ciw network (one node, one server per
+unit). Both are replicated and compared metric by metric with Welch intervals at a
+simultaneous 95% level (gridsim.validation.verify.compare_peer). What Ciw is asked to do:
 
 * M/G/c with travel: service = drive there + log-normal on-scene + drive back, the drive a
   constant read from the engine's travel-time matrix.
@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gridsim.dispatch.station import NO_STATION, StationPool
-from gridsim.experiment import replication_seeds
 from gridsim.scenario.schema import Duration
-from gridsim.verify import (
+from gridsim.sim.dispatch.station import NO_STATION, StationPool
+from gridsim.studies.experiment import replication_seeds
+from gridsim.validation.verify import (
     Case,
     Comparison,
     PeerSystem,

@@ -9,9 +9,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from gridsim.cli import main
-from gridsim.coverage import cell_quantiles, weighted_gini
-from gridsim.metrics import quantile_ci
+from gridsim.analysis.coverage import cell_quantiles, weighted_gini
+from gridsim.cli.main import main
+from gridsim.core.stats import quantile_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "scenarios" / "small.toml"

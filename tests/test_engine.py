@@ -10,10 +10,10 @@ from scipy.sparse import csgraph
 
 from gridsim import build_world, load_scenario, run
 from gridsim.api import RunResult
-from gridsim.dispatch.volunteers import volunteer_travel
-from gridsim.engine import roster_times_s, simulate
-from gridsim.incidents import Incidents, generate_incidents
-from gridsim.log import KIND_CODE, POLICE_KINDS
+from gridsim.demand.incidents import Incidents, generate_incidents
+from gridsim.sim.dispatch.volunteers import volunteer_travel
+from gridsim.sim.engine import roster_times_s, simulate
+from gridsim.sim.records import KIND_CODE, POLICE_KINDS
 from tests.conftest import SMALL
 
 STATION_KINDS = {KIND_CODE[k] for k in (*POLICE_KINDS, "mediator")}

@@ -11,11 +11,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from gridsim.cli import main
-from gridsim.experiment import replication_seeds
-from gridsim.fraud.model import FraudCity, run_replication
-from gridsim.fraud.study import replication_figures
+from gridsim.cli.main import main
 from gridsim.scenario.schema import CHARACTERS, Fraud
+from gridsim.studies.experiment import replication_seeds
+from gridsim.studies.fraud.model import FraudCity, run_replication
+from gridsim.studies.fraud.study import replication_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 ANTI_FRAUD = ROOT / "scenarios" / "anti-fraud.toml"

@@ -8,7 +8,7 @@ random or invalid UTF-8 bytes inserted, a table header repeated, arrays nested 5
 deep). ``--set key.path=value`` and the ``--seed``, ``--replications`` and ``--out``
 flags are fuzzed the same way.
 
-Every case goes through ``gridsim.cli.main`` in-process (an unexpected exception fails
+Every case goes through ``gridsim.cli.main.main`` in-process (an unexpected exception fails
 the test with its traceback) and must end with exit code 0, or exit code 2 and exactly
 one ``gridsim: error: ...`` line on stderr. ``validate`` runs on every case; ``run`` on
 those that validate and stay cheap (see ``run_is_cheap``). The default profile is
@@ -38,10 +38,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from gridsim.cli import main
-from gridsim.errors import InputError
-from gridsim.guard import check_resources
+from gridsim.cli.main import main
+from gridsim.core.errors import InputError
 from gridsim.scenario import Scenario, load_scenario
+from gridsim.scenario.guard import check_resources
 from gridsim.scenario.load import _unwrap_optional
 
 ROOT = Path(__file__).resolve().parents[1]

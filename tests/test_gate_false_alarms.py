@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from gridsim import build_world, load_scenario
-from gridsim.cli import main
-from gridsim.experiment import replicate
-from gridsim.regress import compare, load_baseline
+from gridsim.cli.main import main
+from gridsim.studies.experiment import replicate
+from gridsim.studies.regress import compare, load_baseline
 from tests.conftest import ROOT
 
 NOMINAL_RATE = 0.05

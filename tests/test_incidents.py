@@ -6,7 +6,7 @@ import numpy as np
 from scipy import stats
 
 from gridsim import World, load_scenario
-from gridsim.incidents import generate_incidents
+from gridsim.demand.incidents import generate_incidents
 from gridsim.scenario import Scenario
 from tests.conftest import SMALL
 

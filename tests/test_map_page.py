@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from matplotlib import image
 
-from gridsim.cli import main
+from gridsim.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "scenarios" / "small.toml"

@@ -13,14 +13,14 @@ import pytest
 from scipy import stats
 
 from gridsim import World, build_world, load_scenario
-from gridsim.analytic.erlang import erlang_c
 from gridsim.api import result_files, run
-from gridsim.dispatch import mediation as med
-from gridsim.engine import SimulationRecords, simulate
-from gridsim.fleets import shift_covers
-from gridsim.incidents import generate_incidents
-from gridsim.log import KIND_CODE
+from gridsim.demand.incidents import generate_incidents
 from gridsim.scenario import Scenario
+from gridsim.sim.dispatch import mediation as med
+from gridsim.sim.engine import simulate
+from gridsim.sim.records import KIND_CODE, SimulationRecords
+from gridsim.validation.analytic.erlang import erlang_c
+from gridsim.world.fleets import shift_covers
 
 from .conftest import SMALL
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridsim.engine import SimulationRecords
-from gridsim.fleets import Fleet, Fleets
-from gridsim.incidents import Incidents
-from gridsim.log import KIND_CODE
-from gridsim.metrics import (
-    describe,
-    duty_by_hour,
-    incident_outcomes,
-    quantile_ci,
-    utilisation_by_hour,
-)
+from gridsim.analysis.metrics import duty_by_hour, incident_outcomes, utilisation_by_hour
+from gridsim.core.stats import describe, quantile_ci
+from gridsim.demand.incidents import Incidents
+from gridsim.sim.records import KIND_CODE, SimulationRecords
+from gridsim.world.fleets import Fleet, Fleets
 
 
 def test_describe_on_known_values() -> None:

@@ -10,9 +10,9 @@ from scipy import stats
 
 import gridsim
 from gridsim import load_scenario
-from gridsim.errors import InputError
-from gridsim.experiment import replication_seeds
-from gridsim.staffing import (
+from gridsim.core.errors import InputError
+from gridsim.studies.experiment import replication_seeds
+from gridsim.studies.staffing import (
     OptimizeResult,
     Target,
     Vary,
@@ -287,8 +287,7 @@ def test_one_replication_is_refused() -> None:
 @pytest.mark.slow
 def test_small_town_every_step_from_20_to_40_patrol_units_with_8_seeds() -> None:
     """Every level evaluated: each rise beyond the paired SE is a reported violation."""
-    from gridsim import staffing
-
+    from gridsim.studies import staffing
     seeds = replication_seeds(1, 8)
     before = staffing.COARSE_LEVELS
     staffing.COARSE_LEVELS = 21

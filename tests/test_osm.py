@@ -15,11 +15,11 @@ from scipy.sparse.csgraph import dijkstra
 pytest.importorskip("osmnx")
 
 import gridsim  # noqa: E402
-from gridsim.cache import ArrayCache  # noqa: E402
-from gridsim.errors import InputError  # noqa: E402
-from gridsim.incidents import generate_incidents  # noqa: E402
+from gridsim.core.cache import ArrayCache  # noqa: E402
+from gridsim.core.errors import InputError  # noqa: E402
+from gridsim.demand.incidents import generate_incidents  # noqa: E402
 from gridsim.scenario import load_scenario  # noqa: E402
-from gridsim.world import build_world  # noqa: E402
+from gridsim.world.build import build_world  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "aguascalientes.toml"

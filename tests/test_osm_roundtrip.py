@@ -17,15 +17,15 @@ import pytest
 pytest.importorskip("osmnx")
 pytest.importorskip("osmium")
 
-from gridsim.bench import import_scenario  # noqa: E402
-from gridsim.cache import ArrayCache  # noqa: E402
 from gridsim.city.network import RoadNetwork, from_edges  # noqa: E402
 from gridsim.city.osm import ImportedRoads, import_roads  # noqa: E402
 from gridsim.city.osm_export import write_osm  # noqa: E402
 from gridsim.city.synthetic import city_origin, generate_city  # noqa: E402
+from gridsim.core.cache import ArrayCache  # noqa: E402
 from gridsim.scenario import load_scenario  # noqa: E402
 from gridsim.scenario.schema import OsmCity  # noqa: E402
-from gridsim.world import World, build_world  # noqa: E402
+from gridsim.validation.bench import import_scenario  # noqa: E402
+from gridsim.world.build import World, build_world  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # osm.py takes osmnx's edge lengths: haversine on a sphere of radius 6,371,009 m, while

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gridsim.cli import main
-from gridsim.errors import InputError
-from gridsim.guard import check_resources, estimate
+from gridsim.cli.main import main
+from gridsim.core.errors import InputError
 from gridsim.report import figures
 from gridsim.report.results import read_results
 from gridsim.scenario import load_scenario
+from gridsim.scenario.guard import check_resources, estimate
 from tests.conftest import ROOT, SMALL
 
 
@@ -211,7 +211,7 @@ def test_ctrl_c_after_the_results_are_written_says_so(
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("gridsim.cli.print_summary", interrupt)
+    monkeypatch.setattr("gridsim.cli.main.print_summary", interrupt)
     assert main(["run", str(SMALL), "--out", str(tmp_path / "A")]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "results were written to" in err

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from gridsim.cli import main
-from gridsim.dispatch.watch_points import watch_point_sites
-from gridsim.placement import greedy_max_cover
+from gridsim.cli.main import main
 from gridsim.scenario import load_scenario
-from gridsim.world import build_world
+from gridsim.sim.dispatch.watch_points import watch_point_sites
+from gridsim.studies.placement import greedy_max_cover
+from gridsim.world.build import build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "scenarios" / "small.toml"

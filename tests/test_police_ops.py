@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 
 import gridsim
-from gridsim.fleets import shift_seats, station_seats
-from gridsim.log import KIND_CODE
 from gridsim.scenario import Scenario
 from gridsim.scenario.schema import CHARACTERS
-from gridsim.world import World
+from gridsim.sim.records import KIND_CODE
+from gridsim.world.build import World
+from gridsim.world.fleets import shift_seats, station_seats
 from tests.conftest import SMALL
 
 PATROL = KIND_CODE["patrol"]

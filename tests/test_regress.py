@@ -11,10 +11,10 @@ import pytest
 
 from gridsim import World, load_scenario
 from gridsim.api import scenario_digest
-from gridsim.cli import main
-from gridsim.errors import InputError
-from gridsim.experiment import replicate
-from gridsim.regress import GATED_METRICS, compare, make_baseline
+from gridsim.cli.main import main
+from gridsim.core.errors import InputError
+from gridsim.studies.experiment import replicate
+from gridsim.studies.regress import GATED_METRICS, compare, make_baseline
 from tests.conftest import SMALL
 
 BASE_REPS, REPS = 40, 8  # runs stored in the test baseline, runs of one check
@@ -140,7 +140,7 @@ def test_missing_baseline_says_how_to_make_one(
 @pytest.mark.parametrize("name", ["small", "nanjing"])
 def test_committed_baselines_match_their_scenarios(name: str) -> None:
     """A schema or scenario change that orphans a baseline fails here, not in the CI gate."""
-    from gridsim.regress import check_scenario, load_baseline
+    from gridsim.studies.regress import check_scenario, load_baseline
 
     root = SMALL.parents[1]
     path = root / "baselines" / f"{name}.json"

@@ -19,11 +19,12 @@ import pytest
 
 from gridsim.api import RunResult, run
 from gridsim.calls.compare import paired_figures
-from gridsim.city.synthetic import city_origin, project
-from gridsim.cli import main
-from gridsim.experiment import replicate, replication_seeds, run_seeds
+from gridsim.city.synthetic import city_origin
+from gridsim.cli.main import main
+from gridsim.core.geo import project
 from gridsim.scenario import Scenario, load_scenario
-from gridsim.world import World, build_world
+from gridsim.studies.experiment import replicate, replication_seeds, run_seeds
+from gridsim.world.build import World, build_world
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "scenarios" / "replay-example.toml"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gridsim.cli import main
+from gridsim.cli.main import main
 from tests.conftest import SMALL
 
 

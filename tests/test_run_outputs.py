@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from gridsim.cli import main
+from gridsim.cli.main import main
 from tests.conftest import SMALL
 
 FILES = ("summary.json", "scenario.json", "incidents.parquet", "dispatches.parquet",

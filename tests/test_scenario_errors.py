@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gridsim.cli import main
-from gridsim.errors import InputError
+from gridsim.cli.main import main
+from gridsim.core.errors import InputError
 from gridsim.scenario.load import (
     apply_override,
     format_key_path,

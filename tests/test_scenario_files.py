@@ -76,7 +76,7 @@ def test_default_incident_types(default: Scenario) -> None:
 
 def test_the_design_city_year_of_1_8_million_incidents_is_the_bench_load(
         default: Scenario) -> None:
-    from gridsim.bench import bench_scenario
+    from gridsim.validation.bench import bench_scenario
 
     per_year = {name: 365 * sum(kind.rate_per_day for kind in s.incidents.values())
                 for name, s in (("bench", bench_scenario()), ("default", default))}

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from gridsim import build_world, load_scenario, run
-from gridsim.log import KIND_CODE
-from gridsim.scenario.schema import SchoolWindow
-from gridsim.schools import (
+from gridsim.demand.schools import (
     in_window,
     near_schools,
     school_nodes,
     window_share_by_hour,
     with_school_congestion,
 )
+from gridsim.scenario.schema import SchoolWindow
+from gridsim.sim.records import KIND_CODE
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHOOL_RUN = ROOT / "scenarios" / "school-run.toml"
@@ -101,7 +101,7 @@ def test_posts_hold_staff_who_then_miss_calls() -> None:
     posts = result.summary["schools"]["posts"]
     assert posts["places_left_empty"] == 0
     assert posts["staff_hours_held"] == pytest.approx(8 * 3 * 4 * 1.0)  # posts x staff x windows
-    from gridsim.dispatch.school_posts import nearest_staff
+    from gridsim.sim.dispatch.school_posts import nearest_staff
 
     xy = world.network.xy_m
     staff = set(nearest_staff(xy[world.fleets.grid_workers.base_node],
@@ -133,7 +133,7 @@ def test_posts_hold_staff_who_then_miss_calls() -> None:
 ])
 def test_bad_school_input_is_one_line(capsys: pytest.CaptureFixture[str], setting: str,
                                       message: str) -> None:
-    from gridsim.cli import main
+    from gridsim.cli.main import main
 
     assert main(["validate", str(SCHOOL_RUN), "--set", setting]) == 2
     err = capsys.readouterr().err.strip()

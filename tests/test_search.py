@@ -15,12 +15,12 @@ import pytest
 from scipy import optimize, stats
 
 from gridsim import build_world, load_scenario
-from gridsim.cli import main
-from gridsim.errors import InputError
-from gridsim.rng import stream
+from gridsim.cli.main import main
+from gridsim.core.errors import InputError
+from gridsim.core.rng import stream
 from gridsim.scenario.schema import Duration
-from gridsim.search.channels import ObserverSet, observer_reports, phone_reports
-from gridsim.search.detection import (
+from gridsim.studies.search.channels import ObserverSet, observer_reports, phone_reports
+from gridsim.studies.search.detection import (
     bayes_after_effort,
     bayes_after_report,
     best_cell,
@@ -29,8 +29,8 @@ from gridsim.search.detection import (
     report_likelihood,
     stone_optimal_effort,
 )
-from gridsim.search.priors import mapscore, ring_prior
-from gridsim.search.study import (
+from gridsim.studies.search.priors import mapscore, ring_prior
+from gridsim.studies.search.study import (
     ARMS,
     Study,
     _people,
@@ -39,7 +39,7 @@ from gridsim.search.study import (
     run_arm,
     run_study,
 )
-from gridsim.search.subject import Subject, _harm_time, draw_subject
+from gridsim.studies.search.subject import Subject, _harm_time, draw_subject
 
 SCENARIO = Path(__file__).resolve().parent / "data" / "small-missing-person.toml"
 

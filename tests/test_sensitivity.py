@@ -11,13 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 
 import gridsim
-from gridsim.cli import main
-from gridsim.errors import InputError
-from gridsim.executors import SerialExecutor
-from gridsim.output import read_manifest, written_by_gridsim
+from gridsim.cli.main import main
+from gridsim.core.errors import InputError
+from gridsim.core.executors import SerialExecutor
+from gridsim.core.output import read_manifest, written_by_gridsim
 from gridsim.scenario import load_scenario
 from gridsim.scenario.load import read_scenario_text
-from gridsim.sensitivities import (
+from gridsim.studies.sensitivities import (
     Factor,
     _ranks,
     design_size,

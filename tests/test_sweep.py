@@ -11,14 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import gridsim
-import gridsim.world
+import gridsim.world.build
+from gridsim.analysis.metrics import summary_value
 from gridsim.api import run
-from gridsim.errors import InputError
-from gridsim.executors import DaskExecutor, ProcessExecutor, SerialExecutor
-from gridsim.experiment import replication_seeds
-from gridsim.metrics import summary_value
+from gridsim.core.errors import InputError
+from gridsim.core.executors import DaskExecutor, ProcessExecutor, SerialExecutor
 from gridsim.scenario.load import parse_scenario, read_scenario_text
-from gridsim.sweeps import (
+from gridsim.studies.experiment import replication_seeds
+from gridsim.studies.sweeps import (
     SWEEP_METRICS,
     expand,
     parse_sweeps,
@@ -138,7 +138,7 @@ def test_replications_needed_scales_with_the_square() -> None:
 
 
 def test_cli_sweep_writes_tables_and_figure(tmp_path: Path) -> None:
-    from gridsim.cli import main
+    from gridsim.cli.main import main
 
     out = tmp_path / "cli"
     args = ["sweep", str(SMALL), "--set", "volunteers.count=0,3000", "--set",
@@ -178,14 +178,14 @@ def test_setting_columns_keep_their_types(tmp_path: Path) -> None:
 
 def test_a_sweep_over_incidents_builds_the_world_once(monkeypatch: pytest.MonkeyPatch) -> None:
     builds = []
-    real = gridsim.world.build_world
+    real = gridsim.world.build.build_world
 
     def counting(scenario: Any, *args: Any, **kwargs: Any) -> Any:
         builds.append(scenario)
         return real(scenario, *args, **kwargs)
 
-    monkeypatch.setattr(gridsim.world, "build_world", counting)
-    gridsim.world.WORLDS.clear()
+    monkeypatch.setattr(gridsim.world.build, "build_world", counting)
+    gridsim.world.build.WORLDS.clear()
     text, source = read_scenario_text(SMALL)
     base = ["duration_days=0.25"]
     result = sweep(text, source, base,
@@ -206,7 +206,7 @@ def test_a_sweep_over_incidents_builds_the_world_once(monkeypatch: pytest.Monkey
 
 
 def test_run_behaviour_under_dispatch_does_not_rebuild_the_world() -> None:
-    from gridsim.world import same_world
+    from gridsim.world.build import same_world
 
     base = gridsim.load_scenario(SMALL)
     behaviour = gridsim.load_scenario(SMALL, ["dispatch.volunteer_activation_scale=0.1",

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from gridsim.dispatch.station import NO_STATION, StationDispatch, StationPool
-from gridsim.verify import (
+from gridsim.sim.dispatch.station import NO_STATION, StationDispatch, StationPool
+from gridsim.validation.verify import (
     compare,
     hypercube_case,
     mmc_case,

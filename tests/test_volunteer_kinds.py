@@ -18,23 +18,23 @@ from scipy.sparse import csgraph
 
 import gridsim
 from gridsim.city.reach import Reach
-from gridsim.dispatch import Dispatcher
-from gridsim.dispatch.kind_alerts import KindAlerts
-from gridsim.dispatch.platform import platform_pushes
-from gridsim.dispatch.volunteers import VolunteerAlerts, volunteer_travel
-from gridsim.errors import InputError
-from gridsim.fleets import build_fleets, volunteer_seat_homes
-from gridsim.incidents import generate_incidents
-from gridsim.log import DispatchLog
+from gridsim.core.errors import InputError
+from gridsim.demand.incidents import generate_incidents
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.schema import Volunteers
-from gridsim.volunteer_kinds import (
+from gridsim.sim.dispatch.dispatcher import Dispatcher
+from gridsim.sim.dispatch.kind_alerts import KindAlerts
+from gridsim.sim.dispatch.platform import platform_pushes
+from gridsim.sim.dispatch.volunteers import VolunteerAlerts, volunteer_travel
+from gridsim.sim.records import DispatchLog
+from gridsim.world.build import World
+from gridsim.world.fleets import build_fleets, volunteer_seat_homes
+from gridsim.world.volunteer_kinds import (
     ALL_HOURS,
     VolunteerPositions,
     draw_in_group,
     place_volunteers,
 )
-from gridsim.world import World
 from tests.conftest import SMALL
 
 HOUR = 3600.0

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 import gridsim
 from gridsim.city.reach import Reach
-from gridsim.dispatch.volunteers import VolunteerAlerts, in_window, volunteer_travel
-from gridsim.guard import estimate
-from gridsim.log import KIND_CODE, DispatchLog
 from gridsim.scenario import Scenario, load_scenario
+from gridsim.scenario.guard import estimate
 from gridsim.scenario.schema import Volunteers
-from gridsim.world import World
+from gridsim.sim.dispatch.volunteers import VolunteerAlerts, in_window, volunteer_travel
+from gridsim.sim.records import KIND_CODE, DispatchLog
+from gridsim.world.build import World
 from tests.conftest import SMALL
 
 DAY = 86_400.0

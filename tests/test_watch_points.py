@@ -7,11 +7,11 @@ import pytest
 
 from gridsim import World, build_world, load_scenario
 from gridsim.api import run
-from gridsim.dispatch import watch_points as wp
-from gridsim.engine import SimulationRecords, simulate
-from gridsim.incidents import generate_incidents
-from gridsim.log import KIND_CODE
+from gridsim.demand.incidents import generate_incidents
 from gridsim.scenario import Scenario
+from gridsim.sim.dispatch import watch_points as wp
+from gridsim.sim.engine import simulate
+from gridsim.sim.records import KIND_CODE, SimulationRecords
 
 from .conftest import SMALL
 

@@ -20,29 +20,29 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from gridsim.core.version import __version__
 
 _EXPORTS = {  # public name: (module, attribute)
-    "InputError": ("gridsim.errors", "InputError"),
+    "InputError": ("gridsim.core.errors", "InputError"),
     "RunResult": ("gridsim.api", "RunResult"),
-    "World": ("gridsim.world", "World"),
-    "build_world": ("gridsim.world", "build_world"),
+    "World": ("gridsim.world.build", "World"),
+    "build_world": ("gridsim.world.build", "build_world"),
     "load_scenario": ("gridsim.scenario", "load_scenario"),
-    "optimize": ("gridsim.staffing", "run_optimize"),
+    "optimize": ("gridsim.studies.staffing", "run_optimize"),
     "run": ("gridsim.api", "run"),
-    "sensitivity": ("gridsim.sensitivities", "run_sensitivity"),
-    "sweep": ("gridsim.sweeps", "run_sweep"),
+    "sensitivity": ("gridsim.studies.sensitivities", "run_sensitivity"),
+    "sweep": ("gridsim.studies.sweeps", "run_sweep"),
     "write_results": ("gridsim.api", "write_results"),
 }
 
 if TYPE_CHECKING:
     from gridsim.api import RunResult, run, write_results
-    from gridsim.errors import InputError
+    from gridsim.core.errors import InputError
     from gridsim.scenario import load_scenario
-    from gridsim.sensitivities import run_sensitivity as sensitivity
-    from gridsim.staffing import run_optimize as optimize
-    from gridsim.sweeps import run_sweep as sweep
-    from gridsim.world import World, build_world
+    from gridsim.studies.sensitivities import run_sensitivity as sensitivity
+    from gridsim.studies.staffing import run_optimize as optimize
+    from gridsim.studies.sweeps import run_sweep as sweep
+    from gridsim.world.build import World, build_world
 
 __all__ = [
     "InputError",

@@ -1,5 +1,5 @@
 """``python -m gridsim``: the same as the ``gridsim`` command."""
 
-from gridsim.launch import entry_point
+from gridsim.cli.launch import entry_point
 
 entry_point()

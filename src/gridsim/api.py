@@ -11,21 +11,22 @@ from typing import Any
 
 import numpy as np
 
-from gridsim import __version__
+from gridsim.analysis.coverage import CellCoverage, cell_coverage, node_cells
+from gridsim.analysis.metrics import incident_outcomes, summarize
 from gridsim.calls.compare import MEASURES, Comparison, compare_calls
 from gridsim.calls.replay import ReplayedCalls, replay_calls
-from gridsim.coverage import CellCoverage, cell_coverage, node_cells
-from gridsim.dispatch import mediation as med
-from gridsim.dispatch.platform import COLUMNS as PLATFORM_COLUMNS
-from gridsim.dispatch.volunteers import TRAVEL_MODES, volunteer_travel
-from gridsim.engine import ProgressCallback, SimulationRecords, simulate
-from gridsim.incidents import generate_incidents
-from gridsim.log import RESPONDER_KINDS
-from gridsim.metrics import incident_outcomes, summarize
-from gridsim.output import Writer, categorical, json_writer, parquet_writer, write_folder
+from gridsim.core.output import Writer, categorical, json_writer, parquet_writer, write_folder
+from gridsim.core.units import SECONDS_PER_HOUR
+from gridsim.core.version import __version__
+from gridsim.demand.incidents import generate_incidents
+from gridsim.demand.schools import add_school_incidents, school_summary
 from gridsim.scenario.schema import Scenario
-from gridsim.schools import add_school_incidents, school_summary
-from gridsim.world import World, build_world
+from gridsim.sim.dispatch import mediation as med
+from gridsim.sim.dispatch.platform import COLUMNS as PLATFORM_COLUMNS
+from gridsim.sim.dispatch.volunteers import TRAVEL_MODES, volunteer_travel
+from gridsim.sim.engine import ProgressCallback, simulate
+from gridsim.sim.records import RESPONDER_KINDS, SimulationRecords
+from gridsim.world.build import World, build_world
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,20 +93,20 @@ def run(
         "duration_days": scenario.duration_days,
         "gridsim_version": __version__,
         **summarize(records, world.district_names, world.node_district,
-                    warmup_s=scenario.warmup_hours * 3600.0, fleets=world.fleets),
+                    warmup_s=scenario.warmup_hours * SECONDS_PER_HOUR, fleets=world.fleets),
     }
     coverage = run_coverage(records, world)
     summary["coverage"] = coverage.summary
     if scenario.schools is not None:  # response inside and outside the school runs
         summary["schools"] = school_summary(
             world, incidents, incident_outcomes(records),
-            records.police_ops.get("school_posts", {}), scenario.warmup_hours * 3600.0)
+            records.police_ops.get("school_posts", {}), scenario.warmup_hours * SECONDS_PER_HOUR)
     if world.city_source:  # an imported city: what came from files, what was derived
         summary["city"] = world.city_source
     comparison = None
     if replayed is not None:
         comparison = compare_calls(replayed, records, world.node_district,
-                                   world.district_names, scenario.warmup_hours * 3600.0)
+                                   world.district_names, scenario.warmup_hours * SECONDS_PER_HOUR)
         summary["replay"] = {**replayed.facts, "comparison": comparison.summary}
     return RunResult(
         scenario=scenario, seed=seed, world=world, records=records, summary=summary,
@@ -117,7 +118,7 @@ def run(
 def run_coverage(records: SimulationRecords, world: World) -> CellCoverage:
     """Return the run's coverage by cell, counting calls after the warm-up."""
     scenario = world.scenario
-    counted = records.incidents.t_call_s >= scenario.warmup_hours * 3600.0
+    counted = records.incidents.t_call_s >= scenario.warmup_hours * SECONDS_PER_HOUR
     cells = node_cells(scenario.coverage, world.zones.node_grid, world.zones.node_station)
     return cell_coverage(records, scenario.coverage, cells, world.node_population,
                          world.node_district, world.district_names, counted)

@@ -18,15 +18,11 @@ from typing import Any
 import numpy as np
 
 from gridsim.calls.replay import ReplayedCalls
-from gridsim.engine import SimulationRecords
-from gridsim.log import KIND_CODE, POLICE_KINDS
-from gridsim.scenario.schema import HOURS_PER_DAY
+from gridsim.core.units import HOURS_PER_DAY, SECONDS_PER_HOUR
+from gridsim.sim.records import KIND_CODE, POLICE_KINDS, SimulationRecords
 
 STATION_KINDS = (*POLICE_KINDS, "mediator")  # the units a 110 centre sends
 MEASURES = ("response_s", "travel_s", "handling_s")
-SECONDS_PER_HOUR = 3600.0
-
-
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """Per-call columns (replay.parquet) and the summary figures (summary.json)."""

@@ -32,13 +32,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 from scipy.spatial import cKDTree
 
-from gridsim.city.synthetic import (
-    METRES_PER_DEG_LAT,
-    METRES_PER_DEG_LON_AT_EQUATOR,
-    city_origin,
-    generate_city,
-)
-from gridsim.rng import stream
+from gridsim.city.synthetic import city_origin, generate_city
+from gridsim.core.geo import METRES_PER_DEG_LAT, METRES_PER_DEG_LON_AT_EQUATOR
+from gridsim.core.rng import stream
+from gridsim.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from gridsim.scenario import load_scenario
 
 START = datetime.date(2024, 3, 4)  # a Monday
@@ -105,7 +102,7 @@ TYPES: dict[str, dict[str, Any]] = {
         "day_of_week": [1.0] * 7,
         "district_weights": {"Xuanwu": 0.2, "Qinhuai": 0.3, "Gulou": 0.3, "Jianye": 0.2},
         "priorities": {"1": 1.0},
-        "on_scene_s": {"mean_s": 3600.0, "cv": 0.5},
+        "on_scene_s": {"mean_s": SECONDS_PER_HOUR, "cv": 0.5},
         "units": {"2": 1.0},
     },
 }
@@ -155,7 +152,7 @@ def make_export(days: int, scale: float, seed: int) -> tuple[pa.Table, dict[str,
     origin = city_origin(scenario.city)
     node_lat, node_lon = _lat_lon(city.network.xy_m, origin)
     nodes_of = {d: np.flatnonzero(city.node_district == names.index(d)) for d in names}
-    start_s = (START - datetime.date(1970, 1, 1)).days * 86_400.0 - UTC_OFFSET_S
+    start_s = (START - datetime.date(1970, 1, 1)).days * SECONDS_PER_DAY - UTC_OFFSET_S
 
     calls: list[dict[str, np.ndarray]] = []
     for spec in TYPES.values():
@@ -166,7 +163,7 @@ def make_export(days: int, scale: float, seed: int) -> tuple[pa.Table, dict[str,
                     * profile[None, :] / profile.sum())
         counts = rng.poisson(per_hour).ravel()
         hour_index = np.repeat(np.arange(days * 24), counts)
-        received = start_s + (hour_index + rng.random(hour_index.shape[0])) * 3600.0
+        received = start_s + (hour_index + rng.random(hour_index.shape[0])) * SECONDS_PER_HOUR
         n = received.shape[0]
         district_names = list(spec["district_weights"])
         weights = np.array(list(spec["district_weights"].values()))
@@ -331,7 +328,7 @@ def _extra_calls(rng: np.random.Generator, extra: dict[str, int], days: int, sta
     log_type = np.full(n, "THEFT", dtype=object)
     log_type[fault == "unknown_type"] = "NOISE COMPLAINT"
     log_type[fault == "ignored_type"] = "TEST CALL"
-    return {"received": start_s + rng.random(n) * days * 86_400.0, "type": log_type,
+    return {"received": start_s + rng.random(n) * days * SECONDS_PER_DAY, "type": log_type,
             "priority": np.full(n, 3), "units": np.ones(n, dtype=np.int64),
             "lat": lat, "lon": lon, "on_scene": _lognormal(rng, TYPES["theft"]["on_scene_s"], n),
             "fault": fault}
@@ -372,7 +369,7 @@ def _pick(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndar
 
 def _call_ids(received: np.ndarray, start_s: float) -> np.ndarray:
     """Return ids such as NJ2403040017: the local date and the call's number that day."""
-    day = np.floor((received - start_s) / 86_400.0).astype(np.int64)
+    day = np.floor((received - start_s) / SECONDS_PER_DAY).astype(np.int64)
     first = np.searchsorted(day, day, side="left")
     number = np.arange(day.shape[0]) - first + 1
     dates = [(START + datetime.timedelta(days=int(d))).strftime("%y%m%d") for d in range(

@@ -16,23 +16,20 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import stats
-from scipy.spatial import cKDTree
 
-from gridsim import __version__
 from gridsim.calls.mapping import Mapping
 from gridsim.calls.read import CallLog, Rows, local_seconds
-from gridsim.city.synthetic import city_origin, generate_city, project
-from gridsim.errors import InputError
-from gridsim.scenario.schema import HOURS_PER_DAY, Duration, IncidentType, Scenario
+from gridsim.city.locate import DistrictLocator
+from gridsim.core.errors import InputError
+from gridsim.core.units import HOURS_PER_DAY, SECONDS_PER_DAY, SECONDS_PER_HOUR
+from gridsim.core.version import __version__
+from gridsim.scenario.schema import Duration, IncidentType, Scenario
+from gridsim.world.build import build_world
 
-if TYPE_CHECKING:
-    from gridsim.world import World
-
-SECONDS_PER_DAY = 86_400.0
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()  # local days count from 1970-01-01
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MIN_DAYS_FOR_WEEKDAYS = 7
@@ -47,70 +44,13 @@ NEW_TYPE_DEFAULTS: dict[str, Any] = {"responders": ["police"]}  # a type the sce
 DEFAULT_ON_SCENE = Duration(dist="lognormal", mean_s=1800.0, cv=0.5)
 
 
-@dataclass(frozen=True, eq=False)
-class DistrictLocator:
-    """The road nodes of a scenario's city, to give a call the district of its nearest."""
-
-    names: tuple[str, ...]
-    origin: tuple[float, float]  # (lat, lon) the local metres are measured from
-    tree: cKDTree
-    node_district: np.ndarray
-
-    @classmethod
-    def of(cls, scenario: Scenario, what: str = "--scenario") -> DistrictLocator:
-        """Return the locator of ``scenario``'s city (synthetic or imported)."""
-        if scenario.city.explicit is not None:
-            raise _no_coordinates(what)
-        if scenario.city.osm is None:
-            # the same nodes as build_world's network (a synthetic city is a function of
-            # city.seed), without the catchments a full world costs
-            city = generate_city(scenario.city)
-            return cls(tuple(d.name for d in scenario.city.districts),
-                       city_origin(scenario.city), cKDTree(city.network.xy_m),
-                       city.node_district)
-        from gridsim.world import build_world
-
-        return cls.of_world(build_world(scenario), what)
-
-    @classmethod
-    def of_world(cls, world: World, what: str) -> DistrictLocator:
-        """Return the locator of a built world (``what`` names the caller in errors)."""
-        return cls.of_nodes(world.scenario, world.network.xy_m, world.node_lat_lon,
-                            world.node_district, what)
-
-    @classmethod
-    def of_nodes(cls, scenario: Scenario, node_xy_m: np.ndarray,
-                 node_lat_lon: np.ndarray | None, node_district: np.ndarray, what: str
-                 ) -> DistrictLocator:
-        """Return the locator of a city's road nodes (an imported city's have lat/lon)."""
-        city = scenario.city
-        names = tuple(d.name for d in city.districts)
-        if node_lat_lon is not None:  # an imported city: its nodes' own coordinates
-            origin = (float(np.median(node_lat_lon[:, 0])),
-                      float(np.median(node_lat_lon[:, 1])))
-            nodes_xy = project(node_lat_lon[:, 0], node_lat_lon[:, 1], origin)
-        elif city.explicit is None:  # a synthetic city: metres from its origin
-            origin, nodes_xy = city_origin(city), node_xy_m
-        else:
-            raise _no_coordinates(what)
-        return cls(names, origin, cKDTree(nodes_xy), node_district)
-
-    def nearest(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return each point's nearest road node and its distance to it (m)."""
-        if lat.shape[0] == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        distance_m, node = self.tree.query(project(lat, lon, self.origin))
-        return np.asarray(node, dtype=np.int64), np.asarray(distance_m, dtype=float)
-
-    def locate(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return each point's district index and its distance to the nearest node (m)."""
-        node, distance_m = self.nearest(lat, lon)
-        return np.asarray(self.node_district[node], dtype=np.int64), distance_m
-
-
-def _no_coordinates(what: str) -> InputError:
-    return InputError(f"{what}: the scenario's city is given node by node (city.explicit), "
-                      "without coordinates; use a synthetic or [city.osm] city")
+def locator_of(scenario: Scenario, what: str = "--scenario") -> DistrictLocator:
+    """Return the district locator of ``scenario``'s city (synthetic or imported)."""
+    if scenario.city.explicit is not None or scenario.city.osm is None:
+        return DistrictLocator.of_synthetic(scenario, what)
+    world = build_world(scenario)
+    return DistrictLocator.of_nodes(world.scenario, world.network.xy_m, world.node_lat_lon,
+                                    world.node_district, what)
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,7 +80,7 @@ def fit_calls(log: CallLog, mapping: Mapping, scenario: Scenario,
     if log.calls == 0:
         raise InputError(f"{log.source}: no usable calls ({_reasons_text(log.dropped)}); "
                          "check the mapping")
-    locator = DistrictLocator.of(scenario) if locator is None else locator
+    locator = locator_of(scenario) if locator is None else locator
     district, distance_m = locator.locate(log.lat, log.lon)
     far = distance_m > mapping.area.max_distance_m
     log = log.drop(far, f"far from the scenario's roads (over {mapping.area.max_distance_m:g}"
@@ -161,7 +101,7 @@ def fit_calls(log: CallLog, mapping: Mapping, scenario: Scenario,
         days = int(day_abs.max()) - first_day + 1
         period_from = "the log: the first to the last call's day"
     day = day_abs - first_day
-    hour = np.floor((local - day_abs * SECONDS_PER_DAY) / 3600.0).astype(np.int64)
+    hour = np.floor((local - day_abs * SECONDS_PER_DAY) / SECONDS_PER_HOUR).astype(np.int64)
     weekday_of_day = (np.arange(days) + first_day + 3) % 7  # 1970-01-01 was a Thursday
     alpha = 1.0 - confidence
 

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gridsim.errors import InputError
+from gridsim.core.errors import InputError
 from gridsim.scenario.load import describe_validation_error
 
 TIME_KEYS = ("received", "dispatched", "en_route", "on_scene", "cleared")

@@ -23,7 +23,8 @@ import pyarrow.csv as pv
 import pyarrow.parquet as pq
 
 from gridsim.calls.mapping import EPOCH_FORMATS, TIME_KEYS, Mapping, type_key
-from gridsim.errors import InputError
+from gridsim.core.errors import InputError
+from gridsim.core.units import SECONDS_PER_DAY
 
 FIRST_ROWS = 5  # row numbers shown per reason
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
@@ -542,7 +543,7 @@ def local_seconds(epoch_s: np.ndarray, timezone: str) -> np.ndarray:
 
 def _day_s(day: datetime.date) -> float:
     """Return the local midnight of ``day`` as wall-clock seconds since 1970-01-01."""
-    return float((day - datetime.date(1970, 1, 1)).days) * 86_400.0
+    return float((day - datetime.date(1970, 1, 1)).days) * SECONDS_PER_DAY
 
 
 def _tally(into: dict[str, Rows], reason: str, rows: np.ndarray) -> None:

@@ -19,16 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from gridsim.calls.fit import DistrictLocator
 from gridsim.calls.mapping import Mapping, load_mapping
 from gridsim.calls.read import CallLog, Rows, local_seconds, read_calls
-from gridsim.errors import InputError
-from gridsim.incidents import Incidents
-from gridsim.rng import stream
+from gridsim.city.locate import DistrictLocator
+from gridsim.core.errors import InputError
+from gridsim.core.rng import stream
+from gridsim.core.units import SECONDS_PER_DAY
+from gridsim.demand.incidents import Incidents
 from gridsim.scenario.schema import Replay, Scenario
-from gridsim.world import World
+from gridsim.world.build import World
 
-SECONDS_PER_DAY = 86_400.0
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()  # local days count from 1970-01-01
 EXACT, RESAMPLED = "exact", "resampled days"
 
@@ -57,7 +57,9 @@ def replay_calls(scenario: Scenario, world: World, seed: int) -> ReplayedCalls:
         raise InputError(f"replay.log: {config.log}: no usable call (rows left out: "
                          f"{_reasons(log.dropped)}); check the log and replay.mapping")
     calls_read = log.calls
-    node, distance_m = DistrictLocator.of_world(world, "replay").nearest(log.lat, log.lon)
+    node, distance_m = DistrictLocator.of_nodes(
+        world.scenario, world.network.xy_m, world.node_lat_lon, world.node_district, "replay"
+    ).nearest(log.lat, log.lon)
     far = distance_m > config.snap_max_m
     log = log.drop(far, f"farther than replay.snap_max_m ({config.snap_max_m:g} m) from a "
                         "road node")

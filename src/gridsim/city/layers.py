@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
-from gridsim.errors import InputError
+from gridsim.core.errors import InputError
 
 SHOWN_ROWS = 3  # rows quoted in a message
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from gridsim.city.network import RoadNetwork, from_edges
-from gridsim.errors import InputError
+from gridsim.core.errors import InputError
 from gridsim.scenario.schema import OsmCity
 
 XML_SUFFIXES = (".osm", ".osm.bz2", ".osm.xml", ".xml")

@@ -26,14 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from gridsim.cache import Arrays
 from gridsim.city.layers import read_points, read_polygons, snap
 from gridsim.city.osm import ImportedRoads, import_roads, require
 from gridsim.city.osm_places import osm_places
 from gridsim.city.places import BRIDGE, PARK, PLACE_NAMES, WATER_EDGE
 from gridsim.city.zones import ZoneMap
-from gridsim.errors import InputError
-from gridsim.rng import stream
+from gridsim.core.cache import Arrays
+from gridsim.core.errors import InputError
+from gridsim.core.rng import stream
 from gridsim.scenario.schema import OsmCity, Scenario
 
 # part of the world's cache key: raise it when the arrays an import makes change

@@ -18,12 +18,11 @@ from scipy.sparse import csgraph
 from scipy.spatial import Delaunay
 
 from gridsim.city.network import RoadNetwork, from_edges
-from gridsim.errors import InputError
-from gridsim.rng import stream
+from gridsim.core.errors import InputError
+from gridsim.core.geo import mean_origin, north_of, project
+from gridsim.core.rng import stream
 from gridsim.scenario.schema import City
 
-METRES_PER_DEG_LAT = 110_540.0
-METRES_PER_DEG_LON_AT_EQUATOR = 111_320.0
 EXTRA_EDGE_MAX_RATIO = 2.5  # extra edges longer than this x local tree-edge length are dropped
 BRIDGE_SPAN = (0.25, 0.75)  # bridges spread along this part of the river segment
 
@@ -35,22 +34,6 @@ class CityMap:
     network: RoadNetwork
     node_district: np.ndarray  # (N,) int16 index into City.districts
     origin_lat_lon: tuple[float, float]
-
-
-def project(lat: np.ndarray, lon: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
-    """Return local (x east, y north) metres of lat/lon around ``origin``."""
-    lat0, lon0 = origin
-    x = (np.asarray(lon) - lon0) * METRES_PER_DEG_LON_AT_EQUATOR * np.cos(np.radians(lat0))
-    y = (np.asarray(lat) - lat0) * METRES_PER_DEG_LAT
-    return np.column_stack([x, y])
-
-
-def unproject(xy_m: np.ndarray, origin: tuple[float, float]) -> np.ndarray:
-    """Return (N, 2) lat/lon of local metres ``xy_m``: the inverse of ``project``."""
-    lat0, lon0 = origin
-    lat = lat0 + xy_m[:, 1] / METRES_PER_DEG_LAT
-    lon = lon0 + xy_m[:, 0] / (METRES_PER_DEG_LON_AT_EQUATOR * np.cos(np.radians(lat0)))
-    return np.column_stack([lat, lon])
 
 
 def generate_city(city: City) -> CityMap:
@@ -70,7 +53,7 @@ def generate_city(city: City) -> CityMap:
             for d in range(len(counts))
         ]
     )
-    on_north = _north_of(xy, river)
+    on_north = north_of(xy, river)
     district = _label_districts(xy, on_north, centres, radii, north)
     empty = np.flatnonzero(np.bincount(district, minlength=len(counts)) == 0)
     if empty.shape[0]:
@@ -102,8 +85,7 @@ def generate_city(city: City) -> CityMap:
 
 def city_origin(city: City) -> tuple[float, float]:
     """Return the (lat, lon) the city's local metres are measured from: the mean centroid."""
-    return (float(np.mean([d.lat for d in city.districts])),
-            float(np.mean([d.lon for d in city.districts])))
+    return mean_origin([d.lat for d in city.districts], [d.lon for d in city.districts])
 
 
 def river_xy_m(city: City) -> np.ndarray:
@@ -136,12 +118,6 @@ def largest_remainder(weights: np.ndarray, total: int, minimum: int = 0) -> np.n
     return counts + minimum
 
 
-def _north_of(xy: np.ndarray, river: np.ndarray) -> np.ndarray:
-    """Return True for points on the left (north-west) side of the river line A->B."""
-    a, b = river
-    return ((b[0] - a[0]) * (xy[:, 1] - a[1]) - (b[1] - a[1]) * (xy[:, 0] - a[0])) > 0.0
-
-
 def _scatter(
     rng: np.random.Generator,
     centre: np.ndarray,
@@ -158,7 +134,7 @@ def _scatter(
         r = radius * rng.random(batch) ** 0.6
         theta = rng.random(batch) * 2.0 * np.pi
         xy = centre + np.column_stack([r * np.cos(theta), r * np.sin(theta)])
-        xy = xy[_north_of(xy, river) == north]
+        xy = xy[north_of(xy, river) == north]
         points.append(xy[: count - have])
         have += points[-1].shape[0]
     return np.concatenate(points)

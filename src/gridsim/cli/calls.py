@@ -16,7 +16,7 @@ from gridsim.calls.mapping import load_mapping
 from gridsim.calls.read import CallLog, Rows, read_calls
 from gridsim.cli.parser import EXIT_OK
 from gridsim.cli.tables import stdout_console
-from gridsim.output import bytes_writer, check_output_folder, json_writer, write_folder
+from gridsim.core.output import bytes_writer, check_output_folder, json_writer, write_folder
 from gridsim.scenario import load_scenario
 
 MIN_CALLS = 30  # fewer calls of a type than this: say the fit is rough
@@ -30,7 +30,7 @@ def calls_command(args: argparse.Namespace) -> int:
 def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
               scenario_path: str | None) -> int:
     """Read the export, fit, write the folder and print what was found; return 0."""
-    from gridsim.calls.figures import figure_files
+    from gridsim.report.calls_figure import figure_files
 
     started = time.perf_counter()
     mapping = load_mapping(mapping_path)

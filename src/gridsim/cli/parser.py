@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from gridsim.regress import (
+from gridsim.studies.regress import (
     DEFAULT_BASELINE_REPLICATIONS,
 )
 

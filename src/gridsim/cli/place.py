@@ -12,15 +12,16 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from gridsim.city.synthetic import city_origin, unproject
+from gridsim.city.synthetic import city_origin
 from gridsim.cli.parser import EXIT_OK
-from gridsim.errors import InputError
-from gridsim.output import bytes_writer, check_output_folder, json_writer, write_folder
-from gridsim.placement import Placement, place_watch_points, placement_summary
+from gridsim.core.errors import InputError
+from gridsim.core.geo import unproject
+from gridsim.core.output import bytes_writer, check_output_folder, json_writer, write_folder
 from gridsim.report.figures import png_bytes
 from gridsim.scenario import parse_scenario
 from gridsim.scenario.load import read_scenario_text
-from gridsim.world import World, build_world
+from gridsim.studies.placement import Placement, place_watch_points, placement_summary
+from gridsim.world.build import World, build_world
 
 
 def place_command(args: argparse.Namespace, console: Console) -> int:

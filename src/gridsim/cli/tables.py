@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gridsim.sweeps import replications_needed
+from gridsim.studies.sweeps import replications_needed
 
 
 def stdout_console() -> Console:

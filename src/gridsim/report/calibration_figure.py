@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pyarrow as pa
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from gridsim.targets import Targets  # noqa: E402
+from gridsim.report.canvas import subplots
+from gridsim.report.figures import png_bytes
+from gridsim.studies.targets import Targets
 
 BAND_SD = 2.0  # the observed value's band: this many standard errors either side
 
@@ -23,7 +21,7 @@ BAND_SD = 2.0  # the observed value's band: this many standard errors either sid
 def predictive_figure(report: dict[str, Any], predictive: pa.Table, targets: Targets) -> Figure:
     """Return one panel per target: simulated draws (histogram), observed value and band."""
     names = list(targets.targets)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.4 * len(names), 4.0), squeeze=False)
+    fig, axes = subplots(1, len(names), figsize=(4.4 * len(names), 4.0), squeeze=False)
     target_column = np.array(predictive.column("target").to_pylist())
     value_column = predictive.column("value").to_numpy()
     for ax, name in zip(axes[0], names, strict=True):
@@ -45,3 +43,8 @@ def predictive_figure(report: dict[str, Any], predictive: pa.Table, targets: Tar
                  fontsize=11)
     fig.tight_layout(rect=(0.0, 0.08, 1.0, 1.0))
     return fig
+
+
+def predictive_png(report: dict[str, Any], predictive: pa.Table, targets: Targets) -> bytes:
+    """Return the predictive check as PNG bytes (``gridsim calibrate``'s ``predictive.png``)."""
+    return png_bytes(predictive_figure(report, predictive, targets))

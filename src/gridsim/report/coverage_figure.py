@@ -9,8 +9,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from gridsim.coverage import node_cells
-from gridsim.world import World
+from gridsim.analysis.coverage import node_cells
+from gridsim.world.build import World
 
 NO_DATA_GREY = (0.85, 0.85, 0.85, 1.0)
 COLOUR_BINS = 32  # roads drawn as this many single-colour polylines: fast at 150,000 roads

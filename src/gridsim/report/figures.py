@@ -6,19 +6,18 @@ from io import BytesIO
 from typing import Any
 
 import matplotlib
+import numpy as np
+import pyarrow as pa
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from gridsim.log import POLICE_KINDS, RESPONDER_KINDS  # noqa: E402
-from gridsim.report.coverage_figure import road_segments_km  # noqa: E402
-from gridsim.report.results import Results  # noqa: E402
-from gridsim.world import World  # noqa: E402
+from gridsim.core.units import SECONDS_PER_HOUR
+from gridsim.report.canvas import subplots
+from gridsim.report.coverage_figure import road_segments_km
+from gridsim.report.results import Results
+from gridsim.sim.records import POLICE_KINDS, RESPONDER_KINDS
+from gridsim.world.build import World
 
 MINUTES = 60.0
 CDF_LIMIT_MIN = 60.0
@@ -29,7 +28,6 @@ def png_bytes(fig: Figure) -> bytes:
     """Return ``fig`` as PNG bytes (marked as gridsim's, no timestamp) and close it."""
     buffer = BytesIO()
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": "gridsim"})
-    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -38,7 +36,7 @@ def response_cdf(results: Results) -> Figure:
     inc, d = results.incidents, results.dispatches
     count = inc["t_call_s"].shape[0]
     delay_min = (d["t_arrive_s"] - inc["t_call_s"][d["incident"]]) / MINUTES
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = subplots(figsize=(8, 5))
     first = inc["first_arrival_s"] / MINUTES
     if not np.isfinite(first).any():
         return _no_data(fig, ax, "Response time by responder kind",
@@ -70,7 +68,7 @@ def district_map(results: Results, world: World) -> Figure:
         for n in names
     ])
     if not np.isfinite(p90_min).any():
-        fig, ax = plt.subplots(figsize=(9, 4))
+        fig, ax = subplots(figsize=(9, 4))
         return _no_data(fig, ax, "p90 time to first arrival by district",
                         "no incident was reached by any responder")
     xy_km = world.network.xy_m / 1000.0
@@ -84,7 +82,7 @@ def district_map(results: Results, world: World) -> Figure:
     if not core.any() or core.all() or np.ptp(xy_km[core], axis=0).max() > 0.4 * span_km:
         small = []  # no inset when the small districts are most of the map (a small city)
 
-    fig, ax = plt.subplots(figsize=(9, 9))
+    fig, ax = subplots(figsize=(9, 9))
     roads = _roads(segments, values, limits, width=0.35)
     ax.add_collection(roads)
     _label(ax, xy_km, world.node_district, names, p90_min,
@@ -137,7 +135,7 @@ def by_hour(results: Results) -> Figure:
     hour = (inc["t_call_s"] // 3600).astype(int) % 24
     per_hour = np.bincount(hour, minlength=24) / days
     busy = _busy_by_hour_of_day(d, POLICE_KINDS, results.scenario.duration_s)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = subplots(figsize=(8, 4.5))
     if hour.shape[0] == 0:
         return _no_data(fig, ax, "Incidents and busy police units by hour of day",
                         "the run drew no incidents")
@@ -159,7 +157,7 @@ def by_hour(results: Results) -> Figure:
 def alerts_histogram(results: Results) -> Figure:
     """Return the histogram of alerts per volunteer over the run (alert fatigue)."""
     alerts = results.volunteer_alerts
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = subplots(figsize=(8, 4.5))
     title = "Volunteer alerts per volunteer (fatigue)"
     if alerts.shape[0] == 0:
         return _no_data(fig, ax, title, "the scenario has no volunteers")
@@ -231,7 +229,7 @@ def sweep_figure(summary: pa.Table, keys: list[str],
     """Return each metric against the first swept setting, one line per other setting."""
     rows = summary.to_pylist()
     x_key, others = keys[0], keys[1:]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4.2), squeeze=False)
+    fig, axes = subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
         chosen = [r for r in rows if r["metric"] == metric]
         groups = sorted({tuple(r[k] for k in others) for r in chosen})
@@ -266,16 +264,16 @@ def _as_number(text: str) -> float:
 def time_to_find_cdf(rows: list[dict[str, Any]], strategies: list[str], horizon_h: float
                      ) -> Figure:
     """Return the CDF of hours from the report to the find, one line per strategy."""
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = subplots(figsize=(8, 5))
     title = "Missing-person search: time to find, by strategy"
     found = np.isfinite([r["time_to_find_s"] for r in rows])
     if not found.any():
         return _no_data(fig, ax, title, f"no strategy found the subject within {horizon_h:g} h")
-    palette = plt.get_cmap("tab20")  # distinct colours for up to 20 arms: dark ones first
+    palette = matplotlib.colormaps["tab20"]  # distinct colours for up to 20 arms: dark ones first
     for k, strategy in enumerate(strategies):
         hours = np.array([r["time_to_find_s"] for r in rows if r["strategy"] == strategy])
         shade = (2 * k) % 20 + (2 * k // 20) % 2
-        _cdf(ax, hours / 3600.0, hours.shape[0], strategy,
+        _cdf(ax, hours / SECONDS_PER_HOUR, hours.shape[0], strategy,
              colour=matplotlib.colors.to_hex(palette(shade)))
     _cdf_axes(ax, horizon_h, "hours from the report", "share of replications: subject found",
               title)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gridsim.output import GENERATOR, write_text_atomic
+from gridsim.core.output import GENERATOR, write_text_atomic
 from gridsim.report.coverage_figure import ring_coverage_map
 from gridsim.report.figures import (
     alerts_histogram,
@@ -19,7 +19,7 @@ from gridsim.report.figures import (
 )
 from gridsim.report.replay_figure import replay_figure
 from gridsim.report.results import Results
-from gridsim.world import World
+from gridsim.world.build import World
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }

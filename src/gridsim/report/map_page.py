@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 from matplotlib import colormaps
 
-from gridsim.coverage import GROUPS, cell_districts, group_arrivals_s, node_cells
-from gridsim.log import KIND_CODE, POLICE_KINDS, RESPONDER_KINDS
-from gridsim.output import GENERATOR, write_text_atomic
+from gridsim.analysis.coverage import GROUPS, cell_districts, group_arrivals_s, node_cells
+from gridsim.core.output import GENERATOR, write_text_atomic
+from gridsim.core.units import SECONDS_PER_DAY
 from gridsim.report.coverage_figure import road_segments_km
 from gridsim.report.results import Results
-from gridsim.world import World
+from gridsim.sim.records import KIND_CODE, POLICE_KINDS, RESPONDER_KINDS
+from gridsim.world.build import World
 
 MAX_INCIDENTS = 200_000  # a longer run embeds every k-th incident (said on the page)
 MAX_DISPATCHES = 400_000
@@ -89,7 +90,7 @@ def map_data(results: Results, world: World) -> dict[str, Any]:
         "cells_kind": settings.cells,
         "rings_s": list(settings.rings_s),
         "min_incidents": settings.min_incidents,
-        "duration_s": results.scenario.duration_days * 86_400.0,
+        "duration_s": results.scenario.duration_days * SECONDS_PER_DAY,
         "span_km": span,
         "groups": list(GROUPS),
         "kinds": list(RESPONDER_KINDS),

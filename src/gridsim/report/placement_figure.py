@@ -6,9 +6,9 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from gridsim.placement import Placement
 from gridsim.report.coverage_figure import road_segments_km
-from gridsim.world import World
+from gridsim.studies.placement import Placement
+from gridsim.world.build import World
 
 
 def placement_figure(placement: Placement, world: World, demand: np.ndarray) -> Figure:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from gridsim.report.canvas import subplots
 
 MINUTES = 60.0
 QQ_LEVELS = np.arange(1, 100) / 100.0  # the 1st to the 99th percentile
@@ -25,7 +23,7 @@ def replay_figure(replay: dict[str, np.ndarray]) -> Figure:
     recorded = replay["recorded_response_s"] / MINUTES
     simulated = replay["simulated_response_s"] / MINUTES
     both = np.isfinite(recorded) & np.isfinite(simulated)
-    fig, (qq, scatter) = plt.subplots(1, 2, figsize=(11, 5.2))
+    fig, (qq, scatter) = subplots(1, 2, figsize=(11, 5.2))
     if not both.any():
         for ax in (qq, scatter):
             ax.set_axis_off()

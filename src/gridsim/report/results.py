@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gridsim.errors import InputError
-from gridsim.output import read_manifest
+from gridsim.core.errors import InputError
+from gridsim.core.output import read_manifest
 from gridsim.scenario.load import describe_validation_error
 from gridsim.scenario.schema import Scenario
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from gridsim.sensitivities import IMPORTANCE, SensitivityResult  # noqa: E402
+from gridsim.report.canvas import subplots
+from gridsim.studies.sensitivities import IMPORTANCE, SensitivityResult
 
 PANELS_PER_ROW = 3
 LABELS = {"mu_star": "mu* (mean |effect|)", "sigma": "sigma (spread of the effects)",
@@ -29,7 +26,7 @@ def sensitivity_figure(result: SensitivityResult) -> Figure:
     columns = min(PANELS_PER_ROW, count)
     lines = math.ceil(count / columns)
     height = 0.45 * len(result.factors) + 1.6
-    fig, axes = plt.subplots(lines, columns, figsize=(5.2 * columns, height * lines),
+    fig, axes = subplots(lines, columns, figsize=(5.2 * columns, height * lines),
                              squeeze=False)
     for ax in axes.flat[count:]:
         ax.set_visible(False)

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from gridsim.output import write_bytes_atomic  # noqa: E402
-from gridsim.report.figures import png_bytes  # noqa: E402
-from gridsim.verify import Comparison  # noqa: E402
+from gridsim.core.output import write_bytes_atomic
+from gridsim.report.canvas import subplots
+from gridsim.report.figures import png_bytes
+from gridsim.validation.verify import Comparison
 
 
 def save_verify_figure(rows: Sequence[Comparison], path: Path) -> None:
@@ -22,7 +19,7 @@ def save_verify_figure(rows: Sequence[Comparison], path: Path) -> None:
     low = np.array([r.ci_low / r.analytic for r in rows])
     high = np.array([r.ci_high / r.analytic for r in rows])
     y = np.arange(len(rows))[::-1]
-    fig, ax = plt.subplots(figsize=(8.0, 0.32 * len(rows) + 1.6))
+    fig, ax = subplots(figsize=(8.0, 0.32 * len(rows) + 1.6))
     ok = np.array([r.ok for r in rows])
     for mask, colour, label in ((ok, "tab:blue", "analytic inside CI"),
                                 (~ok, "tab:red", "analytic outside CI")):

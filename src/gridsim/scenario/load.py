@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gridsim.errors import InputError
+from gridsim.core.errors import InputError
 from gridsim.scenario.schema import OSM_FILE_KEYS, REPLAY_FILE_KEYS, Scenario
 
 DEFAULT_SCENARIO = "nanjing.toml"

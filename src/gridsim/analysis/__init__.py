@@ -1,0 +1,1 @@
+"""What a run means: summaries, outcomes, coverage and equity."""

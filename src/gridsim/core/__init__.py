@@ -1,0 +1,1 @@
+"""The foundation: errors, random streams, caching, units, statistics, output files, executors."""

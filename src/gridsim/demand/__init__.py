@@ -1,0 +1,1 @@
+"""What happens: incidents drawn from rates, school-run incidents."""

@@ -1,0 +1,1 @@
+"""The simulation: the simpy engine, its records and the dispatch layers."""

@@ -1,0 +1,1 @@
+"""Dispatch layers, one behaviour per module; ``dispatcher`` wires them per incident type."""

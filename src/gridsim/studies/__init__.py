@@ -1,0 +1,1 @@
+"""Many runs: sweeps, optimisation, sensitivity, calibration, placement, regression, studies."""

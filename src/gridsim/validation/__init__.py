@@ -1,0 +1,1 @@
+"""Is it right and fast: analytic models, verification against them, the benchmark."""

@@ -1,0 +1,1 @@
+"""A city populated: fleets, volunteers, patrol points, catchments; ``build`` makes a World."""

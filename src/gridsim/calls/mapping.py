@@ -9,6 +9,7 @@ every message names the file and the key path.
 from __future__ import annotations
 
 import datetime
+import re
 import tomllib
 import zoneinfo
 from pathlib import Path
@@ -40,6 +41,7 @@ class Columns(_Model):
     type: ColumnName
     priority: ColumnName | None = None
     unit_id: ColumnName | None = None
+    unit_type: ColumnName | None = None  # ENGINE, MEDIC, ...: the fleet of the row's unit
     location: ColumnName | None = None  # WKT "POINT (lon lat)" or "(lat, lon)"
     lat: ColumnName | None = None
     lon: ColumnName | None = None
@@ -122,6 +124,9 @@ class Mapping(_Model):
     priorities: dict[str, Annotated[int, Field(ge=1, le=5)]] | None = None
     area: Area = Area()
     period: Period | None = None
+    # a regular expression whose first group is the station of a unit id ("E03" -> "03");
+    # units it does not match have no home station (their fleet's travel is drawn, not routed)
+    unit_station: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Mapping:
@@ -141,6 +146,13 @@ class Mapping(_Model):
                 raise ValueError(f"types: {seen[folded]!r} and {key!r} are the same call type "
                                  "(case and spaces are ignored); keep one")
             seen[folded] = key
+        if self.unit_station is not None:
+            try:
+                groups = re.compile(self.unit_station).groups
+            except re.error as exc:
+                raise ValueError(f"unit_station: not a regular expression ({exc})") from None
+            if groups < 1:
+                raise ValueError("unit_station: needs a group, e.g. '^[A-Z]+0*(\\d+)$'")
         both = sorted(set(seen) & {type_key(t) for t in self.ignore_types})
         if both:
             raise ValueError(f"ignore_types: {both[0]!r} is also in [types]; keep it in one")

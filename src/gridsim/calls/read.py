@@ -70,6 +70,7 @@ class CallLog:
     dropped: dict[str, Rows]  # rows left out, by reason
     incomplete: dict[str, Rows]  # rows kept with a field left blank, by reason
     unknown_types: dict[str, int]  # the log's call types not in the mapping: rows
+    units: UnitRows | None = None  # the units' own rows (rows = "unit" with a unit_id)
 
     @property
     def calls(self) -> int:
@@ -91,7 +92,28 @@ class CallLog:
         arrays = {name: getattr(self, name)[keep] for name in (
             "call_id", "received_s", "dispatched_s", "en_route_s", "on_scene_s", "cleared_s",
             "type_index", "priority", "lat", "lon", "first_row", "n_rows")}
-        return replace(self, dropped=dropped, **arrays)
+        units = None if self.units is None else self.units.of_calls(keep)
+        return replace(self, dropped=dropped, units=units, **arrays)
+
+
+@dataclass(frozen=True, eq=False)
+class UnitRows:
+    """One entry per responding unit of the kept calls (times: epoch seconds, NaN: blank)."""
+
+    call: np.ndarray  # (R,) int64 index of the row's call in the CallLog
+    unit_id: np.ndarray  # (R,) str (object); None when blank
+    unit_type: np.ndarray  # (R,) str (object); None when blank or not mapped
+    dispatched_s: np.ndarray  # (R,) float64
+    en_route_s: np.ndarray
+    on_scene_s: np.ndarray
+    cleared_s: np.ndarray  # the unit available again
+
+    def of_calls(self, keep: np.ndarray) -> UnitRows:
+        """Return the rows of the calls where ``keep`` holds, renumbered to the kept calls."""
+        new_index = np.cumsum(keep) - 1
+        rows = keep[self.call]
+        return UnitRows(new_index[self.call[rows]], *(getattr(self, name)[rows] for name in (
+            "unit_id", "unit_type", "dispatched_s", "en_route_s", "on_scene_s", "cleared_s")))
 
 
 def read_calls(path: str | Path, mapping: Mapping, mapping_source: str = "the mapping"
@@ -276,6 +298,20 @@ def _build(table: pa.Table, row_number: np.ndarray, malformed: Rows, source: str
                row_number[bad_priority & kept_rows])
         _tally(incomplete, "no priority", row_number[blank & kept_rows])
     call_id = pc.unique(kept_ids).to_numpy(zero_copy_only=False)  # in code order
+    units = None
+    if cols.unit_id is not None and mapping.rows == "unit":
+        call_of = np.repeat(np.arange(keep.shape[0]), n_rows)  # each grouped row's call
+        rows = keep[call_of]
+        at = grouped[rows]
+
+        def texts(name: str | None) -> np.ndarray:
+            if name is None:
+                return np.full(at.shape[0], None, dtype=object)
+            return np.asarray(text[name].take(pa.array(at)).to_numpy(zero_copy_only=False),
+                              dtype=object)
+
+        units = UnitRows((np.cumsum(keep) - 1)[call_of[rows]], texts(cols.unit_id),
+                         texts(cols.unit_type), *(times[key][at] for key in TIME_KEYS[1:]))
     return CallLog(
         source=source, timezone=mapping.timezone, row_label=row_label,
         rows_read=n + malformed.n, type_names=_type_names(mapping),
@@ -287,7 +323,7 @@ def _build(table: pa.Table, row_number: np.ndarray, malformed: Rows, source: str
         priority=call_priority[keep].astype(np.int8),
         lat=call_lat[keep], lon=call_lon[keep],
         first_row=first_row[keep].astype(np.int64), n_rows=n_rows[keep],
-        dropped=dropped, incomplete=incomplete, unknown_types=unknown,
+        dropped=dropped, incomplete=incomplete, unknown_types=unknown, units=units,
     )
 
 

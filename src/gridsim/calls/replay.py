@@ -46,13 +46,22 @@ class ReplayedCalls:
     facts: dict[str, Any]  # summary.json's "replay" counts (the comparison is added later)
 
 
-def replay_calls(scenario: Scenario, world: World, seed: int) -> ReplayedCalls:
-    """Return the incidents of ``scenario``'s ``[replay]`` log for a run with ``seed``."""
+def replay_calls(scenario: Scenario, world: World, seed: int,
+                 given: tuple[Mapping, CallLog] | None = None) -> ReplayedCalls:
+    """Return the incidents of ``scenario``'s ``[replay]`` log for a run with ``seed``.
+
+    ``given``: the mapping and the log already read (``gridsim calls check``, whose
+    ``--period`` is the mapping's); else both are read from ``[replay]``.
+    """
     config = scenario.replay
     if config is None:
         raise ValueError("the scenario has no [replay] section")
-    mapping = _mapping(config, scenario)
-    log = read_calls(_existing(config.log, "log", "the CAD export"), mapping, config.mapping)
+    if given is None:
+        mapping = _mapping(config, scenario)
+        log = read_calls(_existing(config.log, "log", "the CAD export"), mapping,
+                         config.mapping)
+    else:
+        mapping, log = given
     if log.calls == 0:
         raise InputError(f"replay.log: {config.log}: no usable call (rows left out: "
                          f"{_reasons(log.dropped)}); check the log and replay.mapping")
@@ -197,9 +206,14 @@ def _incidents(scenario: Scenario, seed: int, log: CallLog, pick: np.ndarray,
             report[rows] = kind.report_delay_s.sample(stream(seed, f"replay.{name}.report"),
                                                       int(rows.sum()))
     priorities = np.array([scenario.incidents[name].priority for name in names], dtype=np.int8)
+    priority = priorities[type_id]
+    assert scenario.replay is not None
+    if scenario.replay.priority_from == "call":  # the call's own, where the log gives one
+        logged_priority = log.priority[pick]
+        priority = np.where(logged_priority > 0, logged_priority, priority).astype(np.int8)
     incidents = Incidents(
         type_names=names, t_call_s=t_call, type_id=type_id.astype(np.int16), node=node,
-        priority=priorities[type_id], on_scene_s=on_scene, harm_threshold_s=harm,
+        priority=priority, on_scene_s=on_scene, harm_threshold_s=harm,
         t_occur_s=t_call - report if delayed else None,
         alarmed=np.zeros(n, dtype=bool) if delayed else None,
     )

@@ -1,56 +1,128 @@
-"""``gridsim calls fit``: fit a scenario's incident inputs to a CAD export."""
+"""``gridsim calls fit`` and ``calls check``: fit a scenario to a CAD export, and check it."""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.table import Table
 
-from gridsim.calls.fit import fit_calls, written_mean_ci
-from gridsim.calls.mapping import load_mapping
+from gridsim.calls.check import run_check
+from gridsim.calls.fit import fit_calls, locator_of, written_mean_ci
+from gridsim.calls.fleet_fit import fit_fleets
+from gridsim.calls.mapping import Mapping, Period, load_mapping
 from gridsim.calls.read import CallLog, Rows, read_calls
+from gridsim.calls.scenario_out import fitted_scenario_text
+from gridsim.cli.check_tables import print_check, print_fleets
 from gridsim.cli.parser import EXIT_OK
 from gridsim.cli.tables import stdout_console
-from gridsim.core.output import bytes_writer, check_output_folder, json_writer, write_folder
+from gridsim.core.errors import InputError
+from gridsim.core.output import (
+    Writer,
+    bytes_writer,
+    check_output_folder,
+    json_writer,
+    write_folder,
+)
+from gridsim.report.calls_figure import figure_files
+from gridsim.report.check_figure import check_figures
 from gridsim.scenario import load_scenario
+from gridsim.scenario.load import parse_scenario, read_scenario_text
+from gridsim.world.build import build_world
 
 MIN_CALLS = 30  # fewer calls of a type than this: say the fit is rough
 
 
 def calls_command(args: argparse.Namespace) -> int:
-    """Run ``gridsim calls SUBCOMMAND`` (only ``fit`` for now)."""
-    return calls_fit(args.log, args.mapping, args.out, args.scenario)
+    """Run ``gridsim calls fit`` or ``gridsim calls check``."""
+    if args.calls_command == "check":
+        return calls_check(args.scenario, args.log, args.mapping, args.period, args.out)
+    return calls_fit(args.log, args.mapping, args.out, args.scenario, args.period)
 
 
 def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
-              scenario_path: str | None) -> int:
+              scenario_path: str | None, period: str | None = None) -> int:
     """Read the export, fit, write the folder and print what was found; return 0."""
-    from gridsim.report.calls_figure import figure_files
-
     started = time.perf_counter()
-    mapping = load_mapping(mapping_path)
-    scenario = load_scenario(scenario_path)
+    mapping = with_period(load_mapping(mapping_path), period)
+    text, source = read_scenario_text(scenario_path)
+    scenario = parse_scenario(text, source)
     out = out if out is not None else Path("results") / f"{log_path.name.split('.')[0]}-fit"
     check_output_folder(out)
     log = read_calls(log_path, mapping, str(mapping_path))
-    fit = fit_calls(log, mapping, scenario,
+    locator = locator_of(scenario)
+    fit = fit_calls(log, mapping, scenario, locator=locator,
                     sources=(str(log_path), str(mapping_path), scenario_path or scenario.name))
-    text = fit.incidents_toml
-    files = {
-        "incidents.toml": lambda path: path.write_text(text, encoding="utf-8"),
-        "fit.json": json_writer(fit.payload),
-        **{name: bytes_writer(data) for name, data in figure_files(fit).items()},
-    }
+    incidents_text = fit.incidents_toml
+    payload = dict(fit.payload)
+    files: dict[str, Writer] = {
+        "incidents.toml": bytes_writer(incidents_text.encode("utf-8"))}
+    fleets = None
+    if fit.log.units is not None:
+        world = build_world(scenario) if scenario.city.explicit is None else None
+        node = locator.nearest(fit.log.lat, fit.log.lon)[0] if world is not None else None
+        fleets = fit_fleets(fit.log, mapping, world, node)
+        payload["fleets"] = fleets
+    if fleets is None or "travel_by_priority" in fleets["unit_dispatch"]:
+        header = [f"Written by gridsim calls fit from {log_path.name} ({payload['period']['start']}"
+                  f" to {payload['period']['end']}, end excluded) read with "
+                  f"{mapping_path.name}, on the city of {Path(source).name}.",
+                  "Every FITTED figure's calls and CI are in fit.json beside this file; "
+                  "run it with: gridsim run scenario.toml"]
+        scenario_text = fitted_scenario_text(text, source, out.absolute(), incidents_text,
+                                             fleets, header)
+        files["scenario.toml"] = bytes_writer(scenario_text.encode("utf-8"))
+    files["fit.json"] = json_writer(payload)
+    files.update({name: bytes_writer(data) for name, data in figure_files(fit).items()})
     write_folder(out, files, "calls fit")
     _print(fit.log, fit.payload)
-    print(f"{time.perf_counter() - started:.1f} s; wrote {out}/incidents.toml (paste into a "
-          f"scenario), {out}/fit.json and {', '.join(n for n in files if n.endswith('.png'))}")
+    if fleets is not None:
+        print_fleets(fleets)
+    written = ("scenario.toml (runnable), " if "scenario.toml" in files else
+               "incidents.toml (paste into a scenario), ")
+    print(f"{time.perf_counter() - started:.1f} s; wrote {out}/: {written}fit.json and "
+          f"{', '.join(n for n in files if n.endswith('.png'))}")
     return EXIT_OK
+
+
+def calls_check(scenario_path: str, log_path: Path, mapping_path: Path, period: str | None,
+                out: Path | None) -> int:
+    """Replay the log through the scenario, print recorded against simulated; return 0."""
+    started = time.perf_counter()
+    mapping = with_period(load_mapping(mapping_path), period)
+    scenario = load_scenario(scenario_path)
+    out = out if out is not None else Path("results") / f"{scenario.name}-check"
+    check_output_folder(out)
+    check = run_check(scenario, log_path, mapping_path, mapping)
+    files: dict[str, Writer] = {"check.json": json_writer(check)}
+    files.update({name: bytes_writer(data) for name, data in check_figures(check).items()})
+    write_folder(out, files, "calls check")
+    print_check(check)
+    print(f"{time.perf_counter() - started:.1f} s; wrote {out}/: "
+          f"{', '.join(files)}")
+    return EXIT_OK
+
+
+def with_period(mapping: Mapping, period: str | None) -> Mapping:
+    """Return ``mapping`` with ``--period START..END`` (local dates, END excluded) set."""
+    if period is None:
+        return mapping
+    start, sep, end = period.partition("..")
+    try:
+        if not sep:
+            raise ValueError("no '..'")
+        given = Period(start=datetime.date.fromisoformat(start.strip()),
+                       end=datetime.date.fromisoformat(end.strip()))
+    except (ValueError, ValidationError):
+        raise InputError(f"--period {period!r}: expected START..END as dates, e.g. "
+                         "2018-07-01..2019-01-01 (END is the first day left out)") from None
+    return mapping.model_copy(update={"period": given})
 
 
 def _print(log: CallLog, payload: dict[str, Any]) -> None:

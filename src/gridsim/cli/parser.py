@@ -205,8 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="folder (default: results/NAME-place)")
     place_cmd.add_argument("--quiet", action="store_true", help="no progress lines")
 
-    calls_cmd = sub.add_parser("calls", help="real call logs (CAD exports): fit scenario inputs")
-    calls_sub = calls_cmd.add_subparsers(dest="calls_command", required=True, metavar="{fit}",
+    calls_cmd = sub.add_parser("calls", help="real call logs (CAD exports): fit a scenario to "
+                                             "one, check a scenario against one")
+    calls_sub = calls_cmd.add_subparsers(dest="calls_command", required=True,
+                                         metavar="{fit,check}",
                                          parser_class=_Parser)
     fit_cmd = calls_sub.add_parser(
         "fit", help="fit incident rates, hourly profiles, district weights, priorities and "
@@ -219,7 +221,27 @@ def build_parser() -> argparse.ArgumentParser:
                          help="names the export's columns, time format and zone, call types")
     fit_cmd.add_argument("--out", type=Path, help="folder (default results/LOG-fit)")
     fit_cmd.add_argument("--scenario", help="the scenario whose districts and incident types "
-                                            "to fit (default: the embedded Nanjing scenario)")
+                                            "to fit (default: the embedded Nanjing scenario); "
+                                            "with a log of unit rows, scenario.toml is it "
+                                            "with the fitted incidents, fleets and dispatch")
+    fit_cmd.add_argument("--period", metavar="START..END",
+                         help="only calls received from START to END (local dates, END "
+                              "excluded), e.g. 2018-01-01..2018-07-01: the training part")
+    check_cmd = calls_sub.add_parser(
+        "check", help="replay a log through a scenario: recorded against simulated response, "
+                      "handling, turnout and travel",
+        description="Replay every call of a CAD export (its own time, place, type and "
+                    "priority) through a scenario and print recorded against simulated p50 "
+                    "and p90 with CIs and ratios, overall and by priority, first unit's type, "
+                    "hour and area. Writes check.json and figures.")
+    check_cmd.add_argument("scenario", help="the scenario (e.g. the scenario.toml of calls fit)")
+    check_cmd.add_argument("log", type=Path, help="the export: .csv or .parquet")
+    check_cmd.add_argument("--mapping", type=Path, required=True, metavar="MAPPING.toml",
+                           help="the mapping the scenario was fitted with")
+    check_cmd.add_argument("--period", metavar="START..END",
+                           help="only calls received from START to END (local dates, END "
+                                "excluded): the held-out part, e.g. 2018-07-01..2019-01-01")
+    check_cmd.add_argument("--out", type=Path, help="folder (default results/NAME-check)")
 
     validate_cmd = sub.add_parser("validate", help="check scenario files and exit")
     validate_cmd.add_argument("scenarios", nargs="+", help="scenario TOML files")

@@ -84,21 +84,25 @@ def parse_scenario(
         raise InputError(f"{source}: {message}") from None
 
 
-def _resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
-    """Make the scenario's file paths absolute (relative ones: to ``base_dir``).
-
-    An empty path drops an optional file (``--set city.osm.KEY=""``; TOML has no null);
-    the schema refuses an empty required one.
-    """
+def _path_sections(data: dict[str, Any]) -> list[tuple[dict[str, Any], tuple[str, ...], bool]]:
+    """Return the raw scenario's sections that hold file paths, their keys, optional or not."""
     city = data.get("city")
     sections = (  # (section, its file keys, whether they are optional)
         (city.get("osm") if isinstance(city, dict) else None, OSM_FILE_KEYS, True),
         (data.get("replay"), REPLAY_FILE_KEYS, False),
         (data.get("watch_points"), ("extra_sites",), True),
     )
-    for section, keys, optional in sections:
-        if not isinstance(section, dict):
-            continue
+    return [(section, keys, optional) for section, keys, optional in sections
+            if isinstance(section, dict)]
+
+
+def _resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
+    """Make the scenario's file paths absolute (relative ones: to ``base_dir``).
+
+    An empty path drops an optional file (``--set city.osm.KEY=""``; TOML has no null);
+    the schema refuses an empty required one.
+    """
+    for section, keys, optional in _path_sections(data):
         for key in keys:
             value = section.get(key)
             if value == "" and optional:
@@ -107,6 +111,15 @@ def _resolve_paths(data: dict[str, Any], base_dir: Path) -> None:
                 continue
             elif isinstance(value, str):
                 section[key] = os.path.abspath(base_dir / Path(value).expanduser())
+
+
+def rebase_paths(data: dict[str, Any], from_dir: Path, to_dir: Path) -> None:
+    """Rewrite the raw scenario's relative file paths (from ``from_dir``) to ``to_dir``."""
+    for section, keys, _ in _path_sections(data):
+        for key in keys:
+            value = section.get(key)
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                section[key] = os.path.relpath(from_dir / value, to_dir)
 
 
 def apply_override(data: dict[str, Any], override: str) -> None:

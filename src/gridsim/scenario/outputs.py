@@ -144,5 +144,8 @@ class Replay(Model):
     log: Annotated[str, Field(min_length=1)]
     mapping: Annotated[str, Field(min_length=1)]
     snap_max_m: Annotated[float, Field(gt=0.0, le=100_000.0)] = 500.0
+    # a call's priority: the log's ("call"; the incident type's where the log gives none)
+    # or always the incident type's ("type")
+    priority_from: Literal["call", "type"] = "call"
 
 

@@ -24,6 +24,14 @@ from gridsim.scenario.city import (
     Places,
     Zones,
 )
+from gridsim.scenario.fleets import (
+    ResponsePlan,
+    RoutedTravel,
+    Spread,
+    UnitDispatch,
+    UnitFleet,
+    check_fleets,
+)
 from gridsim.scenario.outputs import REPLAY_FILE_KEYS, Costs, Coverage, IncidentType, Output, Replay
 from gridsim.scenario.responders import (
     DEFAULT_ROAM_BLOCK_H,
@@ -127,6 +135,10 @@ class Scenario(Model):
     fraud: Fraud | None = None  # the anti-fraud study instead of an incident day
     schools: Schools | None = None  # school-run posts, congestion and incidents (none: off)
     replay: Replay | None = None  # incidents from a call log (none: the Poisson process)
+    # unit fleets by type (engine, medic, ...) and their dispatch centre: incident types
+    # whose responders include "units" get them (gridsim calls fit writes both)
+    fleets: dict[str, UnitFleet] = Field(default_factory=dict)
+    unit_dispatch: UnitDispatch | None = None
     output: Output = Output()
 
     @model_validator(mode="after")
@@ -207,6 +219,7 @@ class Scenario(Model):
                     f"platform.tasks: unknown incident type {type_name!r}; allowed: "
                     f"{', '.join(sorted(self.incidents))}"
                 )
+        check_fleets(self.fleets, self.unit_dispatch, self.incidents)
         return self
 
     @property
@@ -216,6 +229,12 @@ class Scenario(Model):
 
 
 __all__ = [
+    "RoutedTravel",
+    "check_fleets",
+    "UnitFleet",
+    "UnitDispatch",
+    "Spread",
+    "ResponsePlan",
     "Alerting",
     "AtLeastOne",
     "Behaviour",

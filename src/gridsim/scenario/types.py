@@ -24,7 +24,8 @@ Seed = Annotated[int, Field(ge=0, le=2**63 - 1)]
 Character = Literal["urban_core", "inner_suburb", "suburb", "rural"]
 CHARACTERS: tuple[Character, ...] = ("urban_core", "inner_suburb", "suburb", "rural")
 TravelMode = Literal["car", "ebike", "walk"]
-ResponderLayer = Literal["police", "traffic_police", "grid", "volunteers", "watch_points"]
+ResponderLayer = Literal["police", "traffic_police", "grid", "volunteers", "watch_points",
+                         "units"]
 PushedLayer = Literal["grid", "volunteers"]
 MAX_BRIDGES = 1000  # each bridge is a search over every node; real rivers have a few dozen
 

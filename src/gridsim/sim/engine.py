@@ -63,6 +63,7 @@ def simulate(
             for code, name in enumerate(world.volunteer_positions.kind_names)
         },
         platform=platform_pushes(world, incidents, seed),
+        unit_rows={} if dispatcher.units is None else dispatcher.units.rows(),
     )
 
 

@@ -116,3 +116,6 @@ class SimulationRecords:
     # (incidents,) columns of the platform's task pushes (gridsim.sim.dispatch.platform.COLUMNS)
     # and the task_types pushed; empty without a platform
     platform: dict[str, np.ndarray] = field(default_factory=dict)
+    # the unit fleets' rows (gridsim.sim.dispatch.units.UnitDispatchLayer.rows): each
+    # unit's dispatch log row, fleet and en-route time; empty without [unit_dispatch]
+    unit_rows: dict[str, np.ndarray] = field(default_factory=dict)

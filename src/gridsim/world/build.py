@@ -54,6 +54,8 @@ class World:
     node_lat_lon: np.ndarray | None = None  # (N, 2) of an imported city's nodes
     node_place: np.ndarray | None = None  # an imported city's places from OSM tags (int8)
     school_node: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    # each station's name: the stations layer's name column, else its index as text
+    station_names: tuple[str, ...] = ()
 
     @property
     def district_names(self) -> tuple[str, ...]:
@@ -106,7 +108,18 @@ def build_world(scenario: Scenario, cache: ArrayCache | None = None) -> World:
         school_node=arrays.get("school_node", np.zeros(0, dtype=np.int32)),
         node_lat_lon=arrays.get("node_lat_lon"),
         node_place=arrays.get("node_place"),
+        station_names=_station_names(scenario, int(zones.station_node.shape[0])),
     )
+
+
+def _station_names(scenario: Scenario, stations: int) -> tuple[str, ...]:
+    """Return the stations' names: the stations layer's name column, else "0", "1", ..."""
+    osm = scenario.city.osm
+    if osm is not None and osm.stations is not None:
+        names = read_points(osm.stations).columns.get("name", [])
+        if len(names) == stations and all(names):
+            return tuple(names)
+    return tuple(str(k) for k in range(stations))
 
 
 def extra_site_nodes(scenario: Scenario, network: RoadNetwork, node_lat_lon: np.ndarray | None,
@@ -154,7 +167,9 @@ def _file_digests(files: dict[str, str]) -> dict[str, str]:
 # key not listed here (including any new one) counts as part of the world.
 WORLD_INDEPENDENT_KEYS = frozenset({
     "name", "description", "seed", "duration_days", "warmup_hours", "incidents", "costs",
-    "missing_person", "fraud", "schools", "output", "coverage",
+    "missing_person", "fraud", "schools", "output", "coverage", "replay",
+    # unit fleets are placed at run time (their stations are the world's)
+    "fleets", "unit_dispatch",
     # of dispatch, only the radii are read (catchments.py): the rest is run behaviour
     "dispatch.volunteer_max_dispatched", "dispatch.mediation_types", "dispatch.jurisdiction",
     "dispatch.neighbour_stations", "dispatch.volunteer_activation_scale",

@@ -20,6 +20,7 @@ from gridsim.sim.dispatch.local import GridPush, LocalResponders
 from gridsim.sim.dispatch.mediation import MediationRooms, StreetCases
 from gridsim.sim.dispatch.school_posts import LocalPosts, SchoolPosts, StationPosts, nearest_staff
 from gridsim.sim.dispatch.station import StationDispatch, StationPool, StationRules
+from gridsim.sim.dispatch.units import UnitDispatchLayer
 from gridsim.sim.dispatch.volunteers import VolunteerAlerts, volunteer_travel
 from gridsim.sim.dispatch.watch_points import WatchPointStaff
 from gridsim.sim.records import KIND_CODE, DispatchLog
@@ -184,12 +185,16 @@ class Dispatcher:
             "volunteers": self.activated["volunteers"],
             "watch_points": self.watch_points,
         }
+        self.units: UnitDispatchLayer | None = None
+        if scenario.unit_dispatch is not None:
+            self.units = UnitDispatchLayer(world, incidents, env, log, seed)
+            by_layer["units"] = self.units
         mediated = set(scenario.dispatch.mediation_types)
         self.layers_by_type: list[tuple[Layer, ...]] = []
         for name, kind in zip(incidents.type_names, types, strict=True):
             # people nearby first, station units last: a unit is sent knowing whether a
             # local responder will be there first (and may be stood down)
-            police = ("police", "traffic_police")
+            police = ("police", "traffic_police", "units")
             local = [by_layer[layer] for layer in kind.responders if layer not in police]
             station: list[Layer] = [self.mediation] if name in mediated else []
             station += [by_layer[layer] for layer in kind.responders if layer in police]

@@ -1,0 +1,116 @@
+"""Write the runnable scenario of a fit: the city's file, the fitted incidents and fleets.
+
+``gridsim calls fit --scenario CITY`` writes ``scenario.toml``: the city scenario's own
+tables (its comments kept, its file paths rebased so they resolve from the new file's
+folder), then the fitted ``[incidents.*]`` (their responders the unit fleets when the log
+has unit rows) and the fitted ``[fleets.*]`` and ``[unit_dispatch]``. It is checked by
+loading it before it is written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from gridsim.scenario.load import parse_scenario, rebase_paths
+
+INLINE_KEYS = {"turnout_s", "on_scene_s", "dispatch_lag_s", "units", "units_by_station",
+               "residual"}
+FITTED_RESPONDERS = ('responders = ["units"]  # FITTED: the unit fleets below answer the '
+                     "log's calls")
+
+
+def fitted_scenario_text(city_text: str, city_source: str, out_dir: Path, incidents_text: str,
+                         fleets: dict[str, Any] | None, header: list[str]) -> str:
+    """Return the TOML of the runnable scenario; raise ``InputError`` if it does not load."""
+    document = tomlkit.parse(city_text)
+    document.pop("incidents", None)
+    incidents_text, police = _split_police(incidents_text)
+    if police is not None and fleets is None:  # the fitted handling is the police's
+        table = document.setdefault("police", tomlkit.table())
+        table["dispatch_delay_s_by_priority"] = police
+    data = document.unwrap()
+    rebase_paths(data, Path(city_source).resolve().parent, out_dir.resolve())
+    for section, key in (("city", "osm"), ("replay", None), ("watch_points", None)):
+        table = document.get(section)
+        fresh = data.get(section)
+        if table is None or fresh is None:
+            continue
+        if key is not None:
+            table, fresh = table.get(key), fresh.get(key)
+            if table is None or fresh is None:
+                continue
+        for name, value in fresh.items():
+            if isinstance(value, str) and name in table and table[name] != value:
+                table[name] = value
+    parts = ["\n".join(f"# {line}" for line in header), tomlkit.dumps(document).strip()]
+    incidents = incidents_text
+    if fleets is not None:
+        incidents = re.sub(r"^responders = .*$", FITTED_RESPONDERS, incidents, flags=re.M)
+        incidents = re.sub(r"^# from .*:\n(?=responders)", "", incidents, flags=re.M)
+    parts.append(_without_header(incidents).strip())
+    if fleets is not None:
+        parts.append(_fleet_tables(fleets))
+    text = "\n\n".join(parts) + "\n"
+    parse_scenario(text, str(out_dir / "scenario.toml"), base_dir=out_dir)
+    return text
+
+
+def _split_police(incidents_text: str) -> tuple[str, list[float] | None]:
+    """Return the incidents TOML without its trailing handling block, and that block's delays."""
+    start = incidents_text.find("\n# Call handling")
+    if start < 0:
+        return incidents_text, None
+    block = tomlkit.parse(incidents_text[start:])
+    police = block.get("police", {}).get("dispatch_delay_s_by_priority")
+    return incidents_text[:start] + "\n", (list(police) if police is not None else None)
+
+
+def _without_header(incidents_text: str) -> str:
+    """Return the incidents TOML without its leading comment block (the header says it)."""
+    lines = incidents_text.splitlines()
+    start = next((k for k, line in enumerate(lines) if line.startswith("[")), len(lines))
+    return "\n".join(lines[start:])
+
+
+def _fleet_tables(fit: dict[str, Any]) -> str:
+    """Return the ``[fleets.*]`` and ``[unit_dispatch]`` tables of a fleet fit."""
+    document = tomlkit.document()
+    document.add(tomlkit.comment("FITTED by gridsim calls fit: every unit type of the log is a "
+                                 "fleet; fit.json has the rows behind each figure"))
+    fleets = tomlkit.table(is_super_table=True)
+    for name, fleet in fit["fleets"].items():
+        fleets.add(name, _table({k: v for k, v in fleet.items() if k != "rows"}))
+    document.add("fleets", fleets)
+    document.add("unit_dispatch", _table(fit["unit_dispatch"]))
+    return tomlkit.dumps(document).strip()
+
+
+def _table(values: dict[str, Any]) -> Any:
+    """Return ``values`` as a TOML table, the small leaf tables inline."""
+    table = tomlkit.table()
+    for key, value in values.items():
+        table.add(key, _item(key, value))
+    return table
+
+
+def _item(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        if key in INLINE_KEYS or _is_distribution(value):
+            inline = tomlkit.inline_table()
+            inline.update({k: _item(k, v) for k, v in value.items()})
+            return inline
+        return _table(value)
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        array = tomlkit.aot()
+        for entry in value:
+            array.append(_table(entry))
+        return array
+    return value
+
+
+def _is_distribution(value: dict[str, Any]) -> bool:
+    return "dist" in value or ("p" in value and "values" in value) or "overhead_s" in value

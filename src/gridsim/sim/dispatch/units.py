@@ -1,0 +1,205 @@
+"""Unit fleets dispatched as a CAD centre does: plan, handling, turnout, travel, on scene.
+
+For each call the centre draws a response plan (units per fleet) for its incident type
+and priority and a handling time for its priority. Each unit of the plan is the free unit
+of its fleet nearest the call by routed road time from its home station (a unit with no
+station: any free one), reserved at once and dispatched when handling ends (plus the
+fleet's lag for a unit added later). It is en route after its fleet's turnout, on scene
+after its travel (the routed free-flow time through the drive model of the call's
+priority, or a drawn time for a unit with no station) and available again after its
+fleet's time on scene. A call none of a fleet's units can take waits, most urgent and then
+oldest first,
+for the next unit of that fleet to come free. A freed unit is back at its station.
+
+Every draw comes from a named stream of the run's seed (``units.*``); a call's plan and
+handling time are drawn up front, so a staffing change never shifts another call's.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from functools import partial
+
+import numpy as np
+import simpy
+
+from gridsim.core.errors import InputError
+from gridsim.core.rng import stream
+from gridsim.demand.incidents import Incidents
+from gridsim.scenario.fleets import UnitDispatch, UnitFleet
+from gridsim.sim.records import KIND_CODE, DispatchLog
+from gridsim.world.build import World
+
+NO_STATION = -1
+UNIT_KIND = KIND_CODE["patrol"]  # units are logged as the police fleet's (their mechanics)
+
+
+class FleetUnits:
+    """One fleet's units: home stations, who is free, and the calls waiting for one."""
+
+    def __init__(self, name: str, spec: UnitFleet, station_names: tuple[str, ...],
+                 first_unit: int, seed: int) -> None:
+        """Place ``spec``'s units at their stations; unit ids start at ``first_unit``."""
+        index = {station: k for k, station in enumerate(station_names)}
+        home: list[int] = []
+        for station_name, count in spec.units_by_station.items():
+            if station_name not in index:
+                raise InputError(f"fleets.{name}.units_by_station: unknown station "
+                                 f"{station_name!r}; stations: {', '.join(station_names[:8])}")
+            home += [index[station_name]] * count
+        home += [NO_STATION] * spec.units_without_station
+        self.name, self.spec, self.first_unit = name, spec, first_unit
+        self.home = home
+        self.free_at: dict[int, list[int]] = {}  # station -> free units (stack)
+        for unit, station in enumerate(home):
+            self.free_at.setdefault(station, []).append(unit)
+        for units in self.free_at.values():
+            units.reverse()  # the lowest id is taken first
+        self.waiting: list[tuple[int, float, int, int]] = []  # (priority, t, seq, request)
+        self.turnout = stream(seed, f"units.turnout.{name}")
+        self.on_scene = stream(seed, f"units.on_scene.{name}")
+        self.travel = stream(seed, f"units.travel.{name}")
+        self.lag = stream(seed, f"units.lag.{name}")
+
+    def take_nearest(self, car_s_row: np.ndarray) -> int:
+        """Return the free unit nearest by its station's car time (-1: none is free)."""
+        best, best_s = NO_STATION - 1, math.inf
+        for station, units in self.free_at.items():
+            if units and station != NO_STATION and car_s_row[station] < best_s:
+                best, best_s = station, float(car_s_row[station])
+        if best == NO_STATION - 1:
+            roaming = self.free_at.get(NO_STATION)
+            return roaming.pop() if roaming else -1
+        return self.free_at[best].pop()
+
+    def release(self, unit: int) -> None:
+        """Put ``unit`` back at its station, free."""
+        self.free_at.setdefault(self.home[unit], []).append(unit)
+
+
+class UnitDispatchLayer:
+    """The unit fleets of a scenario, answering the calls whose type sends ``units``."""
+
+    def __init__(self, world: World, incidents: Incidents, env: simpy.Environment,
+                 log: DispatchLog, seed: int) -> None:
+        """Place the fleets and draw each call's plan and handling time."""
+        scenario = world.scenario
+        spec = scenario.unit_dispatch
+        assert spec is not None
+        self._env, self._log, self._incidents = env, log, incidents
+        self._car_s = world.node_station_car_s  # [node, station] free-flow car seconds
+        self._spec: UnitDispatch = spec
+        self._fleets: list[FleetUnits] = []
+        self._fleet_index: dict[str, int] = {}
+        first = 0
+        for name, fleet in scenario.fleets.items():
+            self._fleet_index[name] = len(self._fleets)
+            self._fleets.append(FleetUnits(name, fleet, world.station_names, first, seed))
+            first += fleet.size
+        self._plan_units = self._draw_plans(seed)
+        self._handling_s = np.zeros(incidents.count)
+        rng = stream(seed, "units.handling")
+        for priority in range(1, 6):
+            rows = np.flatnonzero(incidents.priority == priority)
+            if rows.size:
+                self._handling_s[rows] = spec.handling_for(priority).sample(rng, rows.size)
+        self._factor_rng = stream(seed, "units.travel_residual")
+        self._requests: list[tuple[int, int]] = []  # request -> (incident, fleet)
+        self._seq = 0
+        # one entry per unit sent: its dispatch log row, fleet and en-route time
+        self.row, self.fleet = array("q"), array("h")
+        self.t_en_route_s = array("d")
+
+    def _draw_plans(self, seed: int) -> list[list[tuple[int, int]]]:
+        """Return each call's plan as (fleet, units) pairs, drawn by the plans' shares."""
+        incidents, spec = self._incidents, self._spec
+        u = stream(seed, "units.plan").random(incidents.count)
+        plans: list[list[tuple[int, int]]] = []
+        for k in range(incidents.count):
+            name = incidents.type_names[int(incidents.type_id[k])]
+            options = spec.plans_for(name, int(incidents.priority[k]))
+            if not options:
+                plans.append([])
+                continue
+            shares = np.cumsum([p.share for p in options])
+            pick = min(int(np.searchsorted(shares, u[k] * shares[-1], side="right")),
+                       len(options) - 1)
+            plans.append([(self._fleet_index[f], n) for f, n in options[pick].units.items()])
+        return plans
+
+    def respond(self, incident: int, now_s: float) -> None:
+        """Reserve the plan's units for ``incident`` (or queue it) and dispatch them.
+
+        Each unit's fleet lag is drawn, and the lags are shifted so that the earliest is
+        zero: the call's first dispatch is when handling ends, later units follow.
+        """
+        t_first = now_s + self._handling_s[incident]
+        sends: list[tuple[int, float]] = []
+        for fleet_index, count in self._plan_units[incident]:
+            fleet = self._fleets[fleet_index]
+            lag = fleet.spec.dispatch_lag_s
+            for _ in range(count):
+                sends.append((fleet_index, float(lag.sample(fleet.lag, 1)[0]) if lag else 0.0))
+        shift = min((lag_s for _, lag_s in sends), default=0.0)
+        node = self._incidents.node[incident]
+        for fleet_index, lag_s in sends:
+            fleet = self._fleets[fleet_index]
+            t_dispatch = t_first + lag_s - shift
+            unit = fleet.take_nearest(self._car_s[node])
+            if unit < 0:
+                request = len(self._requests)
+                self._requests.append((incident, fleet_index))
+                heapq.heappush(fleet.waiting, (int(self._incidents.priority[incident]),
+                                               t_dispatch, self._seq, request))
+                self._seq += 1
+                continue
+            self._send(fleet_index, unit, incident, t_dispatch)
+
+    def _send(self, fleet_index: int, unit: int, incident: int, t_dispatch_s: float) -> None:
+        """Send ``unit`` from its station to ``incident`` at ``t_dispatch_s`` and log it."""
+        fleet = self._fleets[fleet_index]
+        spec = fleet.spec
+        priority = int(self._incidents.priority[incident])
+        station = fleet.home[unit]
+        if station == NO_STATION:
+            drawn = spec.travel_for(priority)
+            assert drawn is not None  # validated: units without a station have one
+            travel_s = float(drawn.sample(fleet.travel, 1)[0])
+        else:
+            routed_s = float(self._car_s[self._incidents.node[incident], station])
+            travel_s = self._spec.travel_for(priority).sample(routed_s, self._factor_rng)
+        t_en_route = t_dispatch_s + float(spec.turnout_s.sample(fleet.turnout, 1)[0])
+        t_arrive = t_en_route + travel_s
+        t_free = t_arrive + float(spec.on_scene_s.sample(fleet.on_scene, 1)[0])
+        self.row.append(len(self._log))
+        self.fleet.append(fleet_index)
+        self.t_en_route_s.append(t_en_route)
+        self._log.add(incident, UNIT_KIND, fleet.first_unit + unit, t_dispatch_s, t_arrive,
+                      t_free)
+        freed = self._env.timeout(max(t_free - self._env.now, 0.0))
+        freed.callbacks.append(partial(self._on_free, fleet_index, unit))
+
+    def _on_free(self, fleet_index: int, unit: int, _event: simpy.Event) -> None:
+        fleet = self._fleets[fleet_index]
+        if fleet.waiting:
+            _, t_dispatch, _, request = heapq.heappop(fleet.waiting)
+            incident, _ = self._requests[request]
+            self._send(fleet_index, unit, incident, max(self._env.now, t_dispatch))
+            return
+        fleet.release(unit)
+
+    @property
+    def fleet_names(self) -> tuple[str, ...]:
+        """Return the fleets in index order."""
+        return tuple(f.name for f in self._fleets)
+
+    def rows(self) -> dict[str, np.ndarray]:
+        """Return the units' rows: dispatch log row, fleet index and en-route time."""
+        return {"row": np.frombuffer(self.row, dtype=np.int64).copy() if self.row
+                else np.zeros(0, dtype=np.int64),
+                "fleet": np.frombuffer(self.fleet, dtype=np.int16).copy() if self.fleet
+                else np.zeros(0, dtype=np.int16),
+                "t_en_route_s": np.frombuffer(self.t_en_route_s, dtype=np.float64).copy()
+                if self.t_en_route_s else np.zeros(0)}

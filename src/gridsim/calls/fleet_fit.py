@@ -20,8 +20,10 @@ between two stamps cut to the minute is logged as ``D = floor(U + X)`` (``U``: w
 its minute the first event fell, uniform), so the logged distribution ``G`` averages the
 true one ``F`` over each minute: ``G(k) = (F(k) + F(k + 1)) / 2`` when ``F`` is linear
 within minutes. ``F`` is solved for by non-negative least squares on the minute masses
-(monotone by construction), so a fitted distribution cut again to the minute gives back
-the logged one instead of a blurred copy. Where one interval per row is needed (the
+(monotone by construction) with a mild smoothness prior, so a fitted distribution cut
+again to the minute gives back the logged one instead of a blurred copy. What happens
+within a minute cannot be recovered: on test shapes the p50 and p90 come within about 8%
+of the truth (tests/test_fleets.py). Where one interval per row is needed (the
 drive model's regression), each is drawn from its posterior given ``D``: triangular on
 ``(D - 1, D + 1)`` (on ``[0, 1)``, falling from 0, when ``D`` is 0). Negative intervals are
 left out and counted.
@@ -49,6 +51,7 @@ P_GRID = np.round(np.r_[np.linspace(0.0, 0.95, 39), 0.96, 0.97, 0.98, 0.99, 0.99
 MIN_ROWS = 30  # fewer intervals than this: fitted, but flagged as thin
 PLAN_COVER = 0.95  # plans kept per type and priority: the commonest, until this share
 MAX_PLANS = 8
+SMOOTHING = 0.1  # weight of the de-rounding's smoothness prior (see ``deconvolved``)
 FIT_SEED = 20_180_101  # the de-rounding draws: fixed, so a fit is reproducible
 
 
@@ -71,9 +74,18 @@ def deconvolved(minutes: np.ndarray) -> dict[str, Any]:
     logged = np.cumsum(counts) / counts.sum()  # G(k) = P(D <= k)
     k = counts.shape[0]
     # G(k) = sum_{j<k} m_j + m_k / 2 for the true masses m_j of minute [j, j + 1)
-    design = np.tril(np.ones((k, k)), -1) + 0.5 * np.eye(k)
-    design = np.vstack([design, np.full((1, k), 10.0)])  # and the masses sum to one
-    target = np.r_[logged, 10.0]
+    rows = [np.tril(np.ones((k, k)), -1) + 0.5 * np.eye(k)]
+    targets = [logged]
+    if k >= 3:  # the inverse is ill-posed (an alternating pattern is nearly invisible in
+        # G): a mild smoothness prior on the masses, their second differences
+        curvature = np.zeros((k - 2, k))
+        for j in range(k - 2):
+            curvature[j, j:j + 3] = (1.0, -2.0, 1.0)
+        rows.append(SMOOTHING * curvature)
+        targets.append(np.zeros(k - 2))
+    rows.append(np.full((1, k), 10.0))  # and the masses sum to one
+    targets.append(np.array([10.0]))
+    design, target = np.vstack(rows), np.concatenate(targets)
     masses = optimize.lsq_linear(design, target, bounds=(0.0, 1.0)).x
     cdf = np.r_[0.0, np.cumsum(masses)] / masses.sum()
     knots_s = np.arange(k + 1) * SECONDS_PER_MINUTE

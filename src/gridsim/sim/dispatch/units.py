@@ -11,8 +11,10 @@ fleet's time on scene. A call none of a fleet's units can take waits, most urgen
 oldest first,
 for the next unit of that fleet to come free. A freed unit is back at its station.
 
-Every draw comes from a named stream of the run's seed (``units.*``); a call's plan and
-handling time are drawn up front, so a staffing change never shifts another call's.
+Every draw comes from a named stream of the run's seed (``units.*``): a call's plan and
+handling time are drawn up front, so a staffing change never shifts another call's; each
+fleet's turnout, time on scene, lag and drawn travel, and each priority's drive residual,
+come from a stream of their own in blocks.
 """
 
 from __future__ import annotations
@@ -20,15 +22,17 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
 import simpy
 
 from gridsim.core.errors import InputError
-from gridsim.core.rng import stream
+from gridsim.core.rng import DrawBuffer, stream
 from gridsim.demand.incidents import Incidents
-from gridsim.scenario.fleets import UnitDispatch, UnitFleet
+from gridsim.scenario.fleets import Spread, UnitDispatch, UnitFleet
+from gridsim.scenario.types import Duration
 from gridsim.sim.records import KIND_CODE, DispatchLog
 from gridsim.world.build import World
 
@@ -58,10 +62,13 @@ class FleetUnits:
         for units in self.free_at.values():
             units.reverse()  # the lowest id is taken first
         self.waiting: list[tuple[int, float, int, int]] = []  # (priority, t, seq, request)
-        self.turnout = stream(seed, f"units.turnout.{name}")
-        self.on_scene = stream(seed, f"units.on_scene.{name}")
-        self.travel = stream(seed, f"units.travel.{name}")
-        self.lag = stream(seed, f"units.lag.{name}")
+        self.turnout = _draws(spec.turnout_s, seed, f"units.turnout.{name}")
+        self.on_scene = _draws(spec.on_scene_s, seed, f"units.on_scene.{name}")
+        lag = spec.dispatch_lag_s
+        self.lag = None if lag is None else _draws(lag, seed, f"units.lag.{name}")
+        drawn = {p: spec.travel_for(p) for p in range(1, 6)}
+        self.travel = {p: _draws(travel, seed, f"units.travel.{name}.{p}")
+                       for p, travel in drawn.items() if travel is not None}
 
     def take_nearest(self, car_s_row: np.ndarray) -> int:
         """Return the free unit nearest by its station's car time (-1: none is free)."""
@@ -105,7 +112,10 @@ class UnitDispatchLayer:
             rows = np.flatnonzero(incidents.priority == priority)
             if rows.size:
                 self._handling_s[rows] = spec.handling_for(priority).sample(rng, rows.size)
-        self._factor_rng = stream(seed, "units.travel_residual")
+        self._drives = {p: spec.travel_for(p) for p in range(1, 6)}
+        self._residual = {p: _residual_draws(self._drives[p].residual, seed,
+                                             f"units.travel_residual.{p}")
+                          for p in range(1, 6)}
         self._requests: list[tuple[int, int]] = []  # request -> (incident, fleet)
         self._seq = 0
         # one entry per unit sent: its dispatch log row, fleet and en-route time
@@ -138,10 +148,9 @@ class UnitDispatchLayer:
         t_first = now_s + self._handling_s[incident]
         sends: list[tuple[int, float]] = []
         for fleet_index, count in self._plan_units[incident]:
-            fleet = self._fleets[fleet_index]
-            lag = fleet.spec.dispatch_lag_s
+            lag = self._fleets[fleet_index].lag
             for _ in range(count):
-                sends.append((fleet_index, float(lag.sample(fleet.lag, 1)[0]) if lag else 0.0))
+                sends.append((fleet_index, lag() if lag is not None else 0.0))
         shift = min((lag_s for _, lag_s in sends), default=0.0)
         node = self._incidents.node[incident]
         for fleet_index, lag_s in sends:
@@ -160,19 +169,17 @@ class UnitDispatchLayer:
     def _send(self, fleet_index: int, unit: int, incident: int, t_dispatch_s: float) -> None:
         """Send ``unit`` from its station to ``incident`` at ``t_dispatch_s`` and log it."""
         fleet = self._fleets[fleet_index]
-        spec = fleet.spec
         priority = int(self._incidents.priority[incident])
         station = fleet.home[unit]
         if station == NO_STATION:
-            drawn = spec.travel_for(priority)
-            assert drawn is not None  # validated: units without a station have one
-            travel_s = float(drawn.sample(fleet.travel, 1)[0])
+            travel_s = fleet.travel[priority]()  # validated: units without a station have it
         else:
             routed_s = float(self._car_s[self._incidents.node[incident], station])
-            travel_s = self._spec.travel_for(priority).sample(routed_s, self._factor_rng)
-        t_en_route = t_dispatch_s + float(spec.turnout_s.sample(fleet.turnout, 1)[0])
+            drive = self._drives[priority]
+            travel_s = (drive.overhead_s + drive.factor * routed_s) * self._residual[priority]()
+        t_en_route = t_dispatch_s + fleet.turnout()
         t_arrive = t_en_route + travel_s
-        t_free = t_arrive + float(spec.on_scene_s.sample(fleet.on_scene, 1)[0])
+        t_free = t_arrive + fleet.on_scene()
         self.row.append(len(self._log))
         self.fleet.append(fleet_index)
         self.t_en_route_s.append(t_en_route)
@@ -203,3 +210,15 @@ class UnitDispatchLayer:
                 else np.zeros(0, dtype=np.int16),
                 "t_en_route_s": np.frombuffer(self.t_en_route_s, dtype=np.float64).copy()
                 if self.t_en_route_s else np.zeros(0)}
+
+
+def _draws(duration: Duration, seed: int, name: str) -> Callable[[], float]:
+    """Return a function giving one draw of ``duration`` at a time, from stream ``name``."""
+    return DrawBuffer(partial(duration.sample, stream(seed, name)), block=1024).take_one
+
+
+def _residual_draws(spread: Spread | None, seed: int, name: str) -> Callable[[], float]:
+    """Return a function giving one draw of the drive's residual (1.0 without one)."""
+    if spread is None:
+        return lambda: 1.0
+    return DrawBuffer(partial(spread.sample, stream(seed, name)), block=1024).take_one

@@ -23,6 +23,28 @@ FITTED_RESPONDERS = ('responders = ["units"]  # FITTED: the unit fleets below an
                      "log's calls")
 
 
+def rebased_text(text: str, from_dir: Path, to_dir: Path) -> str:
+    """Return scenario TOML ``text`` with its relative paths rebased from one folder to another."""
+    document = tomlkit.parse(text)
+    _rebase(document, from_dir, to_dir)
+    return tomlkit.dumps(document)
+
+
+def _rebase(document: Any, from_dir: Path, to_dir: Path) -> None:
+    """Rewrite the relative file paths of a parsed scenario (comments kept)."""
+    data = document.unwrap()
+    rebase_paths(data, from_dir.resolve(), to_dir.resolve())
+    for section, key in (("city", "osm"), ("replay", None), ("watch_points", None)):
+        table, fresh = document.get(section), data.get(section)
+        if table is not None and fresh is not None and key is not None:
+            table, fresh = table.get(key), fresh.get(key)
+        if table is None or fresh is None:
+            continue
+        for name, value in fresh.items():
+            if isinstance(value, str) and name in table and table[name] != value:
+                table[name] = value
+
+
 def fitted_scenario_text(city_text: str, city_source: str, out_dir: Path, incidents_text: str,
                          fleets: dict[str, Any] | None, header: list[str]) -> str:
     """Return the TOML of the runnable scenario; raise ``InputError`` if it does not load."""
@@ -32,20 +54,7 @@ def fitted_scenario_text(city_text: str, city_source: str, out_dir: Path, incide
     if police is not None and fleets is None:  # the fitted handling is the police's
         table = document.setdefault("police", tomlkit.table())
         table["dispatch_delay_s_by_priority"] = police
-    data = document.unwrap()
-    rebase_paths(data, Path(city_source).resolve().parent, out_dir.resolve())
-    for section, key in (("city", "osm"), ("replay", None), ("watch_points", None)):
-        table = document.get(section)
-        fresh = data.get(section)
-        if table is None or fresh is None:
-            continue
-        if key is not None:
-            table, fresh = table.get(key), fresh.get(key)
-            if table is None or fresh is None:
-                continue
-        for name, value in fresh.items():
-            if isinstance(value, str) and name in table and table[name] != value:
-                table[name] = value
+    _rebase(document, Path(city_source).parent, out_dir)
     parts = ["\n".join(f"# {line}" for line in header), tomlkit.dumps(document).strip()]
     incidents = incidents_text
     if fleets is not None:

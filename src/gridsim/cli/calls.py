@@ -73,7 +73,7 @@ def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
         header = [f"Written by gridsim calls fit from {log_path.name} ({payload['period']['start']}"
                   f" to {payload['period']['end']}, end excluded) read with "
                   f"{mapping_path.name}, on the city of {Path(source).name}.",
-                  "Every FITTED figure's calls and CI are in fit.json beside this file; "
+                  "Every FITTED figure's calls and CIs are in the fit.json written with it; "
                   "run it with: gridsim run scenario.toml"]
         scenario_text = fitted_scenario_text(text, source, out.absolute(), incidents_text,
                                              fleets, header)

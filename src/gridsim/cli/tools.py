@@ -21,7 +21,7 @@ from gridsim.cli.tables import (
 from gridsim.core.output import (
     GENERATOR,
     check_output_file,
-    write_text_atomic,
+    write_marked,
 )
 from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
@@ -66,8 +66,8 @@ def bench_command(args: argparse.Namespace, console: Console) -> int:
                           "" if met is None else ("yes" if met else "NO"))
     stdout_console().print(table)
     if args.json is not None:
-        write_text_atomic(args.json, json.dumps({"generator": GENERATOR, **figures},
-                                                indent=2) + "\n")
+        write_marked(args.json, (json.dumps({"generator": GENERATOR, **figures}, indent=2)
+                                 + "\n").encode("utf-8"))
     return EXIT_OK if all(verdicts.values()) else EXIT_GOAL_MISSED
 
 
@@ -96,8 +96,9 @@ def verify_command(args: argparse.Namespace, console: Console) -> int:
             out.print(f"{case.name}: Larson (1975) approximation, largest workload error "
                       f"against the exact model: {case.approx_error:.4f}")
     if args.json is not None:
-        write_text_atomic(args.json, json.dumps(
-            {"generator": GENERATOR, "rows": [asdict(r) for r in table_rows]}, indent=2) + "\n")
+        write_marked(args.json, (json.dumps(
+            {"generator": GENERATOR, "rows": [asdict(r) for r in table_rows]}, indent=2)
+            + "\n").encode("utf-8"))
     if args.figure is not None:
         save_verify_figure(table_rows, args.figure)
     return EXIT_OK if all(r.ok for r in table_rows) else EXIT_GOAL_MISSED

@@ -33,7 +33,7 @@ from scipy import stats
 
 from gridsim.analysis.metrics import summary_value
 from gridsim.core.errors import InputError
-from gridsim.core.output import GENERATOR, write_bytes_atomic, write_text_atomic
+from gridsim.core.output import GENERATOR, write_marked
 
 BASELINE_FORMAT = "gridsim-baseline/2"
 Direction = Literal["lower", "higher"]
@@ -194,7 +194,7 @@ def write_baseline(path: Path, baseline: dict[str, Any]) -> None:
     text = json.dumps(document, indent=2)
     for placeholder, values in placeholders.items():
         text = text.replace(json.dumps(placeholder), json.dumps(values))
-    write_text_atomic(path, text + "\n")
+    write_marked(path, (text + "\n").encode("utf-8"))
 
 
 def write_junit(path: Path, scenario: str, verdicts: list[Verdict]) -> None:
@@ -213,4 +213,4 @@ def write_junit(path: Path, scenario: str, verdicts: list[Verdict]) -> None:
             ET.SubElement(case, "failure", message=f"{v.metric} got worse").text = summary
         else:
             ET.SubElement(case, "system-out").text = summary
-    write_bytes_atomic(path, ET.tostring(suite, encoding="utf-8", xml_declaration=True))
+    write_marked(path, ET.tostring(suite, encoding="utf-8", xml_declaration=True))

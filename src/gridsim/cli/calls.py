@@ -14,6 +14,7 @@ from rich.table import Table
 from gridsim.calls.fit import fit_calls, written_mean_ci
 from gridsim.calls.mapping import load_mapping
 from gridsim.calls.read import CallLog, Rows, read_calls
+from gridsim.cli.common import Interrupted
 from gridsim.cli.parser import EXIT_OK
 from gridsim.cli.tables import stdout_console
 from gridsim.core.output import bytes_writer, check_output_folder, json_writer, write_folder
@@ -47,7 +48,11 @@ def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
         **{name: bytes_writer(data) for name, data in figure_files(fit).items()},
     }
     write_folder(out, files, "calls fit")
-    _print(fit.log, fit.payload)
+    try:
+        _print(fit.log, fit.payload)
+    except KeyboardInterrupt:
+        raise Interrupted(f"the fit was written to {out}/ (incidents.toml, fit.json and "
+                          "the figures)") from None
     print(f"{time.perf_counter() - started:.1f} s; wrote {out}/incidents.toml (paste into a "
           f"scenario), {out}/fit.json and {', '.join(n for n in files if n.endswith('.png'))}")
     return EXIT_OK

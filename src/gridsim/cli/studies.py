@@ -74,9 +74,21 @@ def sweep_command(args: argparse.Namespace, console: Console) -> int:
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, disable=not show) as progress:
-            task = progress.add_task(f"{scenario.name}: runs", total=None)
+            checks = progress.add_task(f"{scenario.name}: checking the arms", total=None)
+            task = progress.add_task(f"{scenario.name}: runs", total=None, visible=False)
+
+            def checked(done: int, total: int) -> None:
+                progress.update(checks, completed=done, total=total)
+
+            report_runs = state.reporter(progress, task)
+
+            def ran(done: int, total: int) -> None:
+                progress.update(checks, visible=False)
+                progress.update(task, visible=True)
+                report_runs(done, total)
+
             result = sweep(text, source, fixed, sweeps, args.replications, seed, executor, folder,
-                           state.reporter(progress, task), warn)
+                           ran, warn, checked)
         write_marked(folder / "sweep.png", png_bytes(sweep_figure(result.summary, keys)))
         print_sweep(result.summary, keys, args.ci_width)
     except KeyboardInterrupt:

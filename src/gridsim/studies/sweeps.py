@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import warnings
 from collections.abc import Callable
@@ -47,6 +48,8 @@ SWEEP_METRICS = (
 CI_LEVEL = 0.95
 _SPLIT_VALUES = re.compile(r",(?![^\[]*\])")  # commas not inside [ ... ]
 SWEEP_FILES = ["manifest.json", "runs", "sweep.parquet", "summary.parquet", "sweep.png"]
+MAX_ARMS = 10_000  # an arm takes about 2 ms to check: 20 s; beyond, a sensitivity study
+CHECK_REPORT_EVERY = 100  # arms checked between progress reports
 
 
 @dataclass(frozen=True)
@@ -108,16 +111,27 @@ def sweep(
     folder: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    on_check: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Run every arm x replication not already saved in ``folder``; return the tables.
 
     ``on_warning`` hears of files in ``folder/runs`` that are damaged (run again) or
-    not this sweep's (left alone); by default they are Python warnings.
+    not this sweep's (left alone); by default they are Python warnings. ``on_check``
+    hears (arms checked, arms) while the arms are checked, before any run.
     """
+    count = math.prod(len(values) for _, values in sweeps)
+    if count > MAX_ARMS:
+        raise InputError(
+            f"--set: {' x '.join(f'{len(v):,}' for _, v in sweeps)} = {count:,} arms, more "
+            f"than {MAX_ARMS:,} (each checked before any run, {replications:,} runs each); "
+            "sweep fewer values at a time (several sweeps, each into its own --out), or rank "
+            "many settings with gridsim sensitivity")
     arms = expand(sweeps)
-    for settings in arms:  # every arm must be a valid scenario that fits, before any run
+    for k, settings in enumerate(arms):  # each arm a valid scenario that fits, before any run
         check_resources(parse_scenario(scenario_text, source,
                                        [*base_overrides, *_overrides(settings)]))
+        if on_check is not None and (k + 1) % CHECK_REPORT_EVERY == 0:
+            on_check(k + 1, len(arms))
     seeds = run_seeds(parse_scenario(scenario_text, source, base_overrides), root_seed,
                       replications)
     manifest = {

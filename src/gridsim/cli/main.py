@@ -191,6 +191,7 @@ def _report(
         for path in (report_path, map_path):
             check_replaceable(path, REPORT_FIX)
     if world is None or world.scenario != results.scenario:
+        check_resources(results.scenario)  # scenario.json may have been edited
         world = build_world(results.scenario)
     check_against_world(results, world)
     try:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridsim.api import scenario_digest
+from gridsim.cli.common import warn
 from gridsim.cli.parser import (
     EXIT_GOAL_MISSED,
     EXIT_OK,
@@ -25,6 +26,7 @@ from gridsim.core.output import (
 )
 from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
+from gridsim.scenario.guard import check_resources
 from gridsim.studies.experiment import replicate
 from gridsim.studies.regress import (
     DEFAULT_BASELINE_REPLICATIONS,
@@ -107,6 +109,8 @@ def verify_command(args: argparse.Namespace, console: Console) -> int:
 def regress_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``gridsim regress``; return the exit code."""
     def replications_of(scenario: Scenario, seed: int, count: int) -> list[dict[str, Any]]:
+        for line in check_resources(scenario):  # refuses a scenario that cannot fit
+            warn(line)
         return replicate(scenario, count, seed, on_done=lambda k: console.print(
             f"[dim]regress: {scenario.name}, run {k}/{count}[/dim]"))
 

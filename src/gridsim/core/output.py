@@ -161,6 +161,8 @@ def write_folder(out_dir: Path, files: dict[str, Writer], command: str) -> None:
     ``command`` (e.g. ``"run"``) goes into the folder's manifest.
     """
     out_dir = out_dir.absolute()
+    if out_dir.is_symlink() and out_dir.is_dir():  # the user's link stays: its folder is
+        out_dir = out_dir.resolve()  # the one replaced
     check_output_folder(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -109,7 +108,7 @@ class _RunState:
     def __init__(self, folder: Path, runs: str, outputs: list[str]) -> None:
         """Watch ``folder``: run files matching ``runs`` and the final ``outputs``."""
         self.folder, self.runs, self.outputs = folder, runs, outputs
-        self.started = time.time() - 0.05  # file times may lag the clock by a tick
+        self.before = {name: _identity(folder / name) for name in outputs}
         self.total: int | None = None
 
     def reporter(self, progress: Progress, task: TaskID) -> Callable[[int, int], None]:
@@ -129,8 +128,8 @@ class _RunState:
 
     def describe(self) -> str:
         """Return what was written and what was not, and how to finish."""
-        written = [name for name in self.outputs if _written_since(self.folder / name,
-                                                                   self.started)]
+        written = [name for name in self.outputs
+                   if _identity(self.folder / name) not in (None, self.before[name])]
         missing = [name for name in self.outputs if name not in written]
         if not missing:
             return f"everything was written: {', '.join(written)} in {self.folder}/"
@@ -140,12 +139,16 @@ class _RunState:
                 "(saved runs are not run again)")
 
 
-def _written_since(path: Path, started: float) -> bool:
-    """Return whether ``path`` exists and was written at or after ``started`` (time.time())."""
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Return (inode, mtime in ns) of ``path``, None if absent: a new write changes it.
+
+    Outputs are replaced atomically, by a new file: its inode differs from the old one's.
+    """
     try:
-        return path.stat().st_mtime >= started
+        info = path.stat()
     except OSError:
-        return False
+        return None
+    return info.st_ino, info.st_mtime_ns
 
 
 def sensitivity_command(args: argparse.Namespace, console: Console) -> int:

@@ -28,13 +28,14 @@ MAX_RESULTS_BYTES = 4e9  # no results file of a run that fits in memory is large
 MAX_JSON_BYTES = 200e6  # summary.json and scenario.json
 MAX_TIME_S = 1e9  # about 32 years: beyond any run (at most 366 days), far from overflow
 # table: {column the report reads: its kind}. "time": seconds from the start, at least
-# 0; "time?": the same or missing (nan, inf: never happened); "index": a whole number
+# 0; "time?": the same or missing (nan, inf: never happened); "time~": a time or inf
+# (never: a dispatch that did not arrive); "index": a whole number
 # from 0 (checked against the city by check_against_world); "count": a whole number
 # from 0; "amount": a finite number from 0; "text": strings.
 REQUIRED_COLUMNS = {
     "incidents": {"t_call_s": "time", "first_arrival_s": "time?", "node": "index"},
     "dispatches": {"incident": "index", "kind": "text", "responder": "index",
-                   "t_dispatch_s": "time", "t_arrive_s": "time?", "t_free_s": "time?"},
+                   "t_dispatch_s": "time", "t_arrive_s": "time~", "t_free_s": "time~"},
     "volunteers": {"alerts": "count"},
 }
 REPLAY_COLUMNS = {"t_call_s": "time", "recorded_response_s": "time?",
@@ -242,8 +243,8 @@ def _check_column(file: str, name: str, kind: str, column: pa.ChunkedArray) -> N
                          f"{'whole numbers' if whole else 'numbers'}")
     values = column.to_numpy(zero_copy_only=False).astype(float)
     known = values[~np.isnan(values)] if kind.endswith("?") else values
-    if kind == "time?":
-        known = known[np.isfinite(known)] if known.shape[0] else known
+    if kind in ("time?", "time~"):
+        known = known[~np.isposinf(known)]
     if known.shape[0] == 0:
         return
     if not np.isfinite(known).all():

@@ -196,7 +196,7 @@ def test_disk_full_names_the_file_and_how_to_go_on(
 
     monkeypatch.setattr(output.os, "replace", full)
     with pytest.raises(OutputError, match=r"x\.json: not written \(No space left on device\); "
-                       r"nothing was written; free some space"):
+                       r"no partial file was left; free some space"):
         output.write_marked(tmp_path / "x.json", json.dumps({"generator": "gridsim"}).encode())
     assert list(tmp_path.iterdir()) == []  # the temporary twin is gone too
     with pytest.raises(OutputError, match=r"out: not written \(No space left on device\); "

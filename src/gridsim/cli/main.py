@@ -41,7 +41,7 @@ from gridsim.cli.tables import (
     stdout_console,
 )
 from gridsim.cli.tools import bench_command, regress_command, verify_command
-from gridsim.core.errors import InputError
+from gridsim.core.errors import InputError, OutputError
 from gridsim.core.output import (
     add_to_manifest,
     bytes_writer,
@@ -161,7 +161,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         for line in run_warnings(result.summary):
             warn(line)
         if args.report:
-            _report(out_dir, None, setup_s + result.wall_s, result.world)
+            try:
+                _report(out_dir, None, setup_s + result.wall_s, result.world)
+            except OutputError as exc:
+                raise OutputError(f"the results were written to {out_dir}/ but not the "
+                                  f"report: {exc} (gridsim report {out_dir} draws it)") from None
         if not args.quiet:
             print_summary(result.summary, stdout_console())
             replay = result.summary.get("replay")

@@ -232,7 +232,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
-    kept = "the file there before is kept" if path.exists() else "nothing was written"
+    kept = ("the file there before is kept" if path.exists() else
+            "no partial file was left")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -21,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from gridsim.cli.common import warn
+from gridsim.cli.common import Interrupted, warn
 from gridsim.cli.parser import (
     EXIT_GOAL_MISSED,
     EXIT_INTERRUPTED,
@@ -68,8 +69,8 @@ def sweep_command(args: argparse.Namespace, console: Console) -> int:
     executor = make_executor(args.workers, args.dask)
     show = not args.quiet and console.is_terminal
     keys = [key for key, _ in sweeps]
-    state = _RunState(folder, "arm*-rep*.json", ["sweep.parquet", "summary.parquet",
-                                                  "sweep.png"])
+    state = _RunState(folder, r"arm\d{4,}-rep\d{4,}\.json",
+                      ["sweep.parquet", "summary.parquet", "sweep.png"])
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, disable=not show) as progress:
@@ -106,7 +107,7 @@ class _RunState:
     """What a study that saves as it goes has written so far: for an interrupt's message."""
 
     def __init__(self, folder: Path, runs: str, outputs: list[str]) -> None:
-        """Watch ``folder``: run files matching ``runs`` and the final ``outputs``."""
+        """Watch ``folder``: run files named as ``runs`` (a regex) and the final ``outputs``."""
         self.folder, self.runs, self.outputs = folder, runs, outputs
         self.before = {name: _identity(folder / name) for name in outputs}
         self.total: int | None = None
@@ -121,7 +122,11 @@ class _RunState:
 
     def saved_runs(self) -> str:
         """Return e.g. '12 of 20 runs are saved in F/runs (rerun the same command to go on)'."""
-        saved = len(list((self.folder / "runs").glob(self.runs)))
+        try:
+            saved = sum(1 for p in (self.folder / "runs").iterdir()
+                        if re.fullmatch(self.runs, p.name))
+        except OSError:
+            saved = 0
         of = "" if self.total is None else f" of {self.total:,}"
         return (f"{saved:,}{of} runs are saved in {self.folder}/runs (rerun the same command "
                 "to go on)")
@@ -164,8 +169,8 @@ def sensitivity_command(args: argparse.Namespace, console: Console) -> int:
     folder = args.out or Path(f"results/{scenario.name}-sensitivity")
     executor = make_executor(args.workers, args.dask)
     show = not args.quiet and console.is_terminal
-    state = _RunState(folder, "point*-rep*.json", ["samples.parquet", "indices.parquet",
-                                                    "sensitivity.png"])
+    state = _RunState(folder, r"point\d{6,}-rep\d{4,}\.json",
+                      ["samples.parquet", "indices.parquet", "sensitivity.png"])
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, disable=not show) as progress:
@@ -303,13 +308,17 @@ def optimize_command(args: argparse.Namespace, console: Console) -> int:
              "evaluations": result.evaluations,
              "full_grid_evaluations": result.full_grid_evaluations}, indent=2) + "\n"
                                  ).encode("utf-8"))
-    if result.best is None:
-        print("no evaluated staffing meets the target; widen --vary KEY=LOW:HIGH")
-        return EXIT_GOAL_MISSED
-    levels = ", ".join(f"{k}={level:,}" for k, level in zip(keys, result.best.levels,
-                                                             strict=True))
-    out.print(f"cheapest evaluated staffing meeting the target: {levels} "
-              f"({result.best.cost:,.0f} a year)", highlight=False)
+    try:
+        if result.best is None:
+            print("no evaluated staffing meets the target; widen --vary KEY=LOW:HIGH")
+            return EXIT_GOAL_MISSED
+        levels = ", ".join(f"{k}={level:,}" for k, level in zip(keys, result.best.levels,
+                                                                 strict=True))
+        out.print(f"cheapest evaluated staffing meeting the target: {levels} "
+                  f"({result.best.cost:,.0f} a year)", highlight=False)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{args.json} was written" if args.json else
+                          "nothing was written") from None
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridsim.api import scenario_digest
-from gridsim.cli.common import warn
+from gridsim.cli.common import Interrupted, warn
 from gridsim.cli.parser import (
     EXIT_GOAL_MISSED,
     EXIT_OK,
@@ -102,7 +102,11 @@ def verify_command(args: argparse.Namespace, console: Console) -> int:
             {"generator": GENERATOR, "rows": [asdict(r) for r in table_rows]}, indent=2)
             + "\n").encode("utf-8"))
     if args.figure is not None:
-        save_verify_figure(table_rows, args.figure)
+        try:
+            save_verify_figure(table_rows, args.figure)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{args.figure} was not written"
+                              + (f" ({args.json} was)" if args.json else "")) from None
     return EXIT_OK if all(r.ok for r in table_rows) else EXIT_GOAL_MISSED
 
 

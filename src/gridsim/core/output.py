@@ -216,7 +216,7 @@ def not_written(path: Path, exc: OSError, kept: str, inner: str = "") -> OutputE
     code = exc.errno
     reason = (os.strerror(code) if code else "") or exc.strerror or str(exc).split(". ")[0]
     where = f" writing {inner}" if inner else ""
-    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG):
         fix = "free some space (or choose another path), then run again"
     elif code in (errno.EROFS, errno.EACCES, errno.EPERM):
         fix = "choose a path you can write, then run again"

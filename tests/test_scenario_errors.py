@@ -145,7 +145,7 @@ def test_missing_file(
 
 def test_directory_instead_of_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = call(["validate", str(tmp_path)], capsys)
-    assert_one_line_error(code, err, str(tmp_path), "cannot read file")
+    assert_one_line_error(code, err, str(tmp_path), "is a folder, not a regular file")
 
 
 def test_file_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,13 +3,18 @@
 Every problem is one line naming the file, the rows and the fix: a missing column, a
 number that does not parse, a duplicate id, latitude and longitude that look swapped,
 a point farther from the nearest road than ``city.osm.snap_max_m``, a feature that is
-not a polygon where polygons are needed.
+not a polygon where polygons are needed, a feature, geometry or properties of the wrong
+JSON kind. Only regular files are read (never a device or FIFO), and a file that is no
+layer is not echoed in the message.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +23,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from gridsim.core.errors import InputError
+from gridsim.core.files import read_regular
 
 SHOWN_ROWS = 3  # rows quoted in a message
+MAX_LAYER_BYTES = 1e9  # a layer of a city's points or polygons; larger is not a layer
+MISSING = "check the path in the scenario (relative to the scenario file)"
+HEADER_NAME = re.compile(r"[\w .()/%#-]{1,40}")  # a column name as a header would give it
+BRIEF_CHARS = 40  # a value quoted in a message
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,16 +51,17 @@ class PointLayer:
 def read_points(path: str | Path, needed: tuple[str, ...] = ()) -> PointLayer:
     """Return the points of a CSV (``lat``, ``lon`` columns) or GeoJSON file."""
     path = Path(path)
-    rows = _geojson_points(path) if path.suffix.lower() in (".geojson", ".json") else (
-        _csv_rows(path))
+    geojson = path.suffix.lower() in (".geojson", ".json")
+    rows = _geojson_points(path) if geojson else _csv_rows(path)
+    label, first_label = ("feature", 0) if geojson else ("row", 2)  # a CSV row: its line
     if not rows:
         raise InputError(f"{path}: no points; give one row per point")
     missing = [c for c in ("lat", "lon", *needed) if c not in rows[0]]
     if missing:
-        raise InputError(f"{path}: missing column {missing[0]!r}; columns found: "
-                         f"{', '.join(rows[0])}")
+        raise InputError(f"{path}: missing column {missing[0]!r}; {_header_hint(rows[0])}")
     id_key = next((k for k in ("id", "name") if k in rows[0]), None)
-    ids = [str(r[id_key]) if id_key else f"row {i + 2}" for i, r in enumerate(rows)]
+    ids = [_brief(r.get(id_key)) if id_key and r.get(id_key) not in (None, "")
+           else f"{label} {i + first_label}" for i, r in enumerate(rows)]
     if id_key:
         seen: set[str] = set()
         for point_id in ids:
@@ -65,8 +76,20 @@ def read_points(path: str | Path, needed: tuple[str, ...] = ()) -> PointLayer:
         swapped = " (lat and lon look swapped)" if np.all(np.abs(lon[bad]) <= 90.0) else ""
         raise InputError(f"{path}: {bad.shape[0]} points are not valid lat/lon{swapped}, "
                          f"first {ids[int(bad[0])]}: lat {lat[bad[0]]}, lon {lon[bad[0]]}")
-    others = {k: [str(r.get(k, "")) for r in rows] for k in rows[0] if k not in ("lat", "lon")}
+    others = {k: ["" if r.get(k) is None else str(r[k]) for r in rows]
+              for k in rows[0] if k not in ("lat", "lon")}
     return PointLayer(path=path, lat=lat, lon=lon, ids=ids, columns=others)
+
+
+def column_numbers(layer: PointLayer, column: str) -> np.ndarray:
+    """Return a column of ``layer`` as floats (nan where empty or not a number)."""
+    values = np.full(layer.count, np.nan)
+    for i, text in enumerate(layer.columns.get(column, [])):
+        try:
+            values[i] = float(text)
+        except (ValueError, OverflowError):
+            continue
+    return values
 
 
 def snap(layer: PointLayer, xy_m: np.ndarray, node_xy_m: np.ndarray, snap_max_m: float,
@@ -101,29 +124,50 @@ def read_polygons(path: str | Path, name_property: str) -> list[tuple[str, Any]]
         raise InputError(f"{path}: not a GeoJSON FeatureCollection with features")
     polygons = []
     for index, feature in enumerate(features):
-        shape = (feature or {}).get("geometry") or {}
+        shape, properties = _feature_parts(path, index, feature)
         kind = shape.get("type")
         if kind not in ("Polygon", "MultiPolygon"):
-            raise InputError(f"{path}: feature {index} is a {kind}, not a Polygon or "
+            raise InputError(f"{path}: feature {index} is a {_brief(kind)}, not a Polygon or "
                              "MultiPolygon; district boundaries must be polygons")
-        name = ((feature.get("properties") or {}).get(name_property))
+        name = properties.get(name_property)
         if name is None:
             raise InputError(f"{path}: feature {index} has no property {name_property!r}; "
                              "set city.osm.district_property to the one that names it")
         try:
             polygons.append((str(name), geometry.shape(shape)))
         except Exception as exc:  # shapely raises several kinds on bad coordinates
-            raise InputError(f"{path}: feature {index} ({name}): bad polygon ({exc})") from None
+            raise InputError(f"{path}: feature {index} ({_brief(name)}): bad polygon "
+                             f"({_brief(exc)})") from None
     return polygons
 
 
 def _json(path: Path) -> Any:
+    data = read_regular(path, MISSING, MAX_LAYER_BYTES)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found; check the path in city.osm") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read as JSON ({exc})") from None
+        return json.loads(data)
+    except RecursionError:
+        raise InputError(f"{path}: cannot read as JSON (nested too deeply)") from None
+    except ValueError as exc:  # not JSON, not UTF-8, or a number of thousands of digits
+        raise InputError(f"{path}: cannot read as JSON ({_brief(exc)})") from None
+
+
+def _feature_parts(path: str | Path, index: int, feature: Any
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the geometry and properties of a GeoJSON feature; one line if malformed."""
+    if not isinstance(feature, dict):
+        raise InputError(f"{path}: feature {index} is {_json_kind(feature)}, not a GeoJSON "
+                         "Feature (an object with geometry and properties)")
+    shape = feature.get("geometry")
+    if not isinstance(shape, dict):
+        raise InputError(f"{path}: feature {index}: its geometry is {_json_kind(shape)}, not "
+                         "an object with type and coordinates")
+    properties = feature.get("properties")
+    if properties is None:
+        properties = {}
+    if not isinstance(properties, dict):
+        raise InputError(f"{path}: feature {index}: its properties are "
+                         f"{_json_kind(properties)}, not an object of names and values")
+    return shape, properties
 
 
 def _geojson_points(path: Path) -> list[dict[str, Any]]:
@@ -133,24 +177,28 @@ def _geojson_points(path: Path) -> list[dict[str, Any]]:
         raise InputError(f"{path}: not a GeoJSON FeatureCollection")
     rows = []
     for index, feature in enumerate(features):
-        shape = (feature or {}).get("geometry") or {}
+        shape, properties = _feature_parts(path, index, feature)
         if shape.get("type") != "Point":
-            raise InputError(f"{path}: feature {index} is a {shape.get('type')}, not a Point")
-        lon, lat = (shape.get("coordinates") or [None, None])[:2]
-        rows.append({"lat": lat, "lon": lon, **(feature.get("properties") or {})})
+            raise InputError(f"{path}: feature {index} is a {_brief(shape.get('type'))}, not a "
+                             "Point")
+        coordinates = shape.get("coordinates")
+        if not (isinstance(coordinates, list) and len(coordinates) >= 2
+                and all(_is_number(c) for c in coordinates[:2])):
+            raise InputError(f"{path}: feature {index}: coordinates {_brief(coordinates)} are "
+                             "not [longitude, latitude] numbers")
+        lon, lat = coordinates[:2]
+        rows.append({"lat": lat, "lon": lon, **properties})
     return rows
 
 
 def _csv_rows(path: Path) -> list[dict[str, Any]]:
+    data = read_regular(path, MISSING, MAX_LAYER_BYTES)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = [{(k or "").strip().lower(): v for k, v in row.items()} for row in reader]
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found; check the path in city.osm") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: cannot read as CSV ({exc})") from None
-    return rows
+        text = data.decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        return [{(k or "").strip().lower(): v for k, v in row.items()} for row in reader]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read as CSV ({_brief(exc)})") from None
 
 
 def _numbers(path: Path, rows: list[dict[str, Any]], column: str, ids: list[str]
@@ -158,14 +206,46 @@ def _numbers(path: Path, rows: list[dict[str, Any]], column: str, ids: list[str]
     values = np.full(len(rows), np.nan)
     bad = []
     for i, row in enumerate(rows):
+        value: Any = row.get(column)
         try:
-            values[i] = float(row[column])
-        except (TypeError, ValueError):
+            values[i] = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError, OverflowError):
             bad.append(i)
     bad.extend(np.flatnonzero(~np.isfinite(values)).tolist())
     bad = sorted(set(bad))
     if bad:
-        shown = ", ".join(f"{ids[i]} ({rows[i][column]!r})" for i in bad[:SHOWN_ROWS])
+        shown = ", ".join(f"{ids[i]} ({_brief(rows[i].get(column))})" for i in bad[:SHOWN_ROWS])
         raise InputError(f"{path}: {len(bad)} rows have no number in column {column!r}: "
                          f"{shown}")
     return values
+
+
+def _header_hint(first: dict[str, Any]) -> str:
+    """Return the columns a layer has, when its first line looks like a header at all.
+
+    A file that is no layer (``/etc/passwd``) is not echoed: its first line may be private.
+    """
+    names = [str(k) for k in first]
+    if len(names) >= 2 and all(HEADER_NAME.fullmatch(n) for n in names):
+        return f"columns found: {', '.join(names[:12])}{', ...' if len(names) > 12 else ''}"
+    return ("its first line names no columns (is it a CSV with a header line of lat, lon, "
+            "...?)")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _json_kind(value: Any) -> str:
+    """Return the JSON kind of ``value`` for a message: 'an array', 'a string'..."""
+    kinds = ((dict, "an object"), (list, "an array"), (str, "a string"), (bool, "true/false"),
+             (int | float, "a number"))
+    if value is None:
+        return "null"
+    return next((name for kind, name in kinds if isinstance(value, kind)), "not JSON")
+
+
+def _brief(value: Any) -> str:
+    """Return ``value`` as a short one-line text for a message."""
+    text = str(value).replace("\n", " ").replace("\r", " ")
+    return text if len(text) <= BRIEF_CHARS else text[:BRIEF_CHARS - 3] + "..."

@@ -13,6 +13,7 @@ cyclists use the same streets both ways.
 from __future__ import annotations
 
 import importlib
+import math
 import re
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import numpy as np
 
 from gridsim.city.network import RoadNetwork, from_edges
 from gridsim.core.errors import InputError
+from gridsim.core.files import check_regular
 from gridsim.scenario.schema import OsmCity
 
 XML_SUFFIXES = (".osm", ".osm.bz2", ".osm.xml", ".xml")
@@ -75,6 +77,7 @@ def import_roads(osm: OsmCity) -> ImportedRoads:
     ox = require("osmnx")
     path = Path(osm.path)
     drive = read_graph(path)
+    check_graph(path, drive)
     drive.remove_edges_from(
         [(u, v, k) for u, v, k, data in drive.edges(keys=True, data=True)
          if not _drivable(data, osm.speed_kmh_by_highway)])
@@ -124,8 +127,7 @@ def read_graph(path: Path) -> Any:
     """Return the osmnx MultiDiGraph of an OSM XML, PBF or GraphML file."""
     ox = require("osmnx")
     name = path.name.lower()
-    if not path.is_file():
-        raise InputError(f"{path}: file not found; check city.osm.path")
+    check_regular(path, "check city.osm.path")  # never a device or FIFO: it would not end
     if not (name.endswith(XML_SUFFIXES) or name.endswith((".pbf", ".graphml"))):
         raise InputError(f"{path}: unknown road file type; use .osm, .osm.bz2, .osm.pbf "
                          "or .graphml")
@@ -144,6 +146,32 @@ def read_graph(path: Path) -> Any:
         detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: cannot read as OpenStreetMap ({detail}); is the file "
                          "complete and of the type its name says?") from None
+
+
+def check_graph(path: Path, graph: Any) -> None:
+    """Raise ``InputError`` unless the nodes have lon/lat and a simplified graph's roads lengths.
+
+    A GraphML may lack them: every node needs ``x`` and ``y`` in degrees, and every edge
+    of a graph marked simplified its ``length`` in metres.
+    """
+    bad = [node for node, data in graph.nodes(data=True)
+           if not (_degrees(data.get("x"), 180.0) and _degrees(data.get("y"), 90.0))]
+    if bad:
+        raise InputError(f"{path}: {len(bad):,} of {graph.number_of_nodes():,} nodes have no "
+                         f"x/y (longitude/latitude degrees), e.g. node {str(bad[0])[:40]}; "
+                         "is it a GraphML written by osmnx from OpenStreetMap?")
+    if not graph.graph.get("simplified", False):
+        return  # lengths are measured from the nodes
+    lengths = [data.get("length") for _, _, data in graph.edges(data=True)]
+    if not all(_degrees(length, math.inf) and length >= 0.0 for length in lengths):
+        raise InputError(f"{path}: a road of this simplified graph has no length in metres; "
+                         "is it a GraphML written by osmnx?")
+
+
+def _degrees(value: Any, limit: float) -> bool:
+    """Return whether ``value`` is a finite number within [-limit, limit]."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and abs(value) <= limit)
 
 
 def _pbf_to_xml(pbf: Path, xml: Path) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from gridsim.city.layers import read_points, read_polygons, snap
+from gridsim.city.layers import column_numbers, read_points, read_polygons, snap
 from gridsim.city.osm import ImportedRoads, import_roads, require
 from gridsim.city.osm_places import osm_places
 from gridsim.city.places import BRIDGE, PARK, PLACE_NAMES, WATER_EDGE
@@ -176,8 +176,7 @@ def _population(osm: OsmCity, roads: ImportedRoads, node_district: np.ndarray,
     if osm.population is None:
         return even
     layer = read_points(osm.population, needed=("population",))
-    people = np.array([float(v) if v not in ("", None) else np.nan
-                       for v in layer.columns["population"]])
+    people = column_numbers(layer, "population")
     bad = np.flatnonzero(~np.isfinite(people) | (people < 0.0))
     if bad.shape[0]:
         raise InputError(f"{layer.path}: {bad.shape[0]} rows have no population >= 0, "

@@ -20,6 +20,7 @@ from gridsim.calls.mapping import Mapping, Period, load_mapping
 from gridsim.calls.read import CallLog, Rows, read_calls
 from gridsim.calls.scenario_out import fitted_scenario_text
 from gridsim.cli.check_tables import print_check, print_fleets
+from gridsim.cli.common import Interrupted
 from gridsim.cli.parser import EXIT_OK
 from gridsim.cli.tables import stdout_console
 from gridsim.core.errors import InputError
@@ -81,11 +82,15 @@ def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
     files["fit.json"] = json_writer(payload)
     files.update({name: bytes_writer(data) for name, data in figure_files(fit).items()})
     write_folder(out, files, "calls fit")
-    _print(fit.log, fit.payload)
-    if fleets is not None:
-        print_fleets(fleets)
     written = ("scenario.toml (runnable), " if "scenario.toml" in files else
                "incidents.toml (paste into a scenario), ")
+    try:
+        _print(fit.log, fit.payload)
+        if fleets is not None:
+            print_fleets(fleets)
+    except KeyboardInterrupt:
+        raise Interrupted(f"the fit was written to {out}/ ({written}fit.json and the "
+                          "figures)") from None
     print(f"{time.perf_counter() - started:.1f} s; wrote {out}/: {written}fit.json and "
           f"{', '.join(n for n in files if n.endswith('.png'))}")
     return EXIT_OK
@@ -103,7 +108,11 @@ def calls_check(scenario_path: str, log_path: Path, mapping_path: Path, period: 
     files: dict[str, Writer] = {"check.json": json_writer(check)}
     files.update({name: bytes_writer(data) for name, data in check_figures(check).items()})
     write_folder(out, files, "calls check")
-    print_check(check)
+    try:
+        print_check(check)
+    except KeyboardInterrupt:
+        raise Interrupted(f"the check was written to {out}/ (check.json and the figures)"
+                          ) from None
     print(f"{time.perf_counter() - started:.1f} s; wrote {out}/: "
           f"{', '.join(files)}")
     return EXIT_OK

@@ -41,12 +41,13 @@ from gridsim.cli.tables import (
     stdout_console,
 )
 from gridsim.cli.tools import bench_command, regress_command, verify_command
-from gridsim.core.errors import InputError
+from gridsim.core.errors import InputError, OutputError
 from gridsim.core.output import (
     add_to_manifest,
     bytes_writer,
     check_output_file,
     check_output_folder,
+    check_replaceable,
     json_writer,
     parquet_writer,
     write_folder,
@@ -54,7 +55,7 @@ from gridsim.core.output import (
 from gridsim.report.figures import png_bytes, time_to_find_cdf
 from gridsim.report.html import write_report
 from gridsim.report.map_page import write_map_page
-from gridsim.report.results import read_results
+from gridsim.report.results import check_against_world, read_results
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.guard import check_resources
 from gridsim.studies.search.study import (
@@ -160,7 +161,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         for line in run_warnings(result.summary):
             warn(line)
         if args.report:
-            _report(out_dir, None, setup_s + result.wall_s, result.world)
+            try:
+                _report(out_dir, None, setup_s + result.wall_s, result.world)
+            except OutputError as exc:
+                raise OutputError(f"the results were written to {out_dir}/ but not the "
+                                  f"report: {exc} (gridsim report {out_dir} draws it)") from None
         if not args.quiet:
             print_summary(result.summary, stdout_console())
             replay = result.summary.get("replay")
@@ -182,22 +187,40 @@ def _report(
 ) -> int:
     results = read_results(folder)
     if out is not None:
-        check_output_file(out, "--out")
-        check_output_file(out.with_name(out.stem + "-map.html"), "--out")
+        report_path, map_path = out, out.with_name(out.stem + "-map.html")
+        for path in (report_path, map_path):
+            check_output_file(path, "--out")
+    else:  # beside the results, where a user may have put files of their own
+        report_path, map_path = folder / REPORT_NAME, folder / MAP_NAME
+        for path in (report_path, map_path):
+            check_replaceable(path, REPORT_FIX)
     if world is None or world.scenario != results.scenario:
+        check_resources(results.scenario)  # scenario.json may have been edited
         world = build_world(results.scenario)
-    path = write_report(results, world, out or folder / REPORT_NAME, run_time_s)
-    map_path = write_map_page(results, world, folder / MAP_NAME if out is None
-                              else out.with_name(out.stem + "-map.html"))
-    if out is None:
-        add_to_manifest(folder, REPORT_NAME)
-        add_to_manifest(folder, MAP_NAME)
-    print(f"wrote {path} and {map_path} (the interactive map)")
+    check_against_world(results, world)
+    try:
+        write_report(results, world, report_path, run_time_s, REPORT_FIX)
+        try:
+            if out is None:
+                add_to_manifest(folder, REPORT_NAME)
+            write_map_page(results, world, map_path, REPORT_FIX)
+            if out is None:
+                add_to_manifest(folder, MAP_NAME)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{report_path} was written, {map_path} was not; run gridsim "
+                              "report again for the map") from None
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        # the files passed read_results' checks yet do not fit together (hand-edited?)
+        detail = f"{type(exc).__name__}: {exc}"[:160]
+        raise InputError(f"{folder}: the report cannot be drawn from these results "
+                         f"({detail}); run the scenario again") from None
+    print(f"wrote {report_path} and {map_path} (the interactive map)")
     return EXIT_OK
 
 
 REPORT_NAME = "report.html"
 MAP_NAME = "map.html"
+REPORT_FIX = "move it away, or write the report elsewhere with --out FILE"
 
 
 def _run_search(scenario: Scenario, seed: int, out_dir: Path, quiet: bool) -> int:

@@ -13,12 +13,15 @@ import numpy as np
 from rich.console import Console
 
 from gridsim.city.synthetic import city_origin
+from gridsim.cli.common import Interrupted, warn
 from gridsim.cli.parser import EXIT_OK
 from gridsim.core.errors import InputError
 from gridsim.core.geo import unproject
 from gridsim.core.output import bytes_writer, check_output_folder, json_writer, write_folder
+from gridsim.core.units import SECONDS_PER_DAY
 from gridsim.report.figures import png_bytes
 from gridsim.scenario import parse_scenario
+from gridsim.scenario.guard import check_resources
 from gridsim.scenario.load import read_scenario_text
 from gridsim.studies.placement import Placement, place_watch_points, placement_summary
 from gridsim.world.build import World, build_world
@@ -30,8 +33,18 @@ def place_command(args: argparse.Namespace, console: Console) -> int:
 
     text, source = read_scenario_text(args.scenario)
     scenario = parse_scenario(text, source, args.overrides)
-    if args.days is not None:
-        scenario = scenario.model_copy(update={"duration_days": args.days})
+    if args.days is not None:  # through the schema, as any other setting: its limits hold
+        try:
+            scenario = parse_scenario(text, source, [*args.overrides,
+                                                     f"duration_days={args.days!r}"])
+        except InputError as exc:
+            detail = str(exc).replace(f" (from --set duration_days={args.days!r})", "")
+            raise InputError(f"--days {args.days:g}: {detail}") from None
+    if args.ring_s is not None and args.ring_s > SECONDS_PER_DAY:
+        raise InputError(f"--ring-s {args.ring_s:g}: at most {SECONDS_PER_DAY:,.0f} s (a day, "
+                         "as coverage.rings_s); e.g. --ring-s 180")
+    for line in check_resources(scenario):
+        warn(line)
     if scenario.city.explicit is not None:
         raise InputError("place: the scenario's city is given node by node (city.explicit), "
                          "without coordinates for a sites file; use a synthetic or "
@@ -57,6 +70,11 @@ def place_command(args: argparse.Namespace, console: Console) -> int:
     summary = placement_summary(placement, args.replications)
     summary.update(scenario=scenario.name, duration_days=scenario.duration_days, seed=seed,
                    use=f"--set watch_points.extra_sites={out}/sites.csv")
+    if placement.site_node.shape[0] == 0:
+        del summary["use"]
+        warn(f"place: every incident watch points attend ({placement.eligible:,.1f} a "
+             f"training run) was reached within {placement.ring_s:g} s: no site proposed; a "
+             "shorter --ring-s asks more")
     figure = placement_figure(placement, world, placement.demand)
     write_folder(out, {
         "sites.csv": bytes_writer(sites_csv(placement.site_node, placement.site_gain,
@@ -65,9 +83,16 @@ def place_command(args: argparse.Namespace, console: Console) -> int:
         "placement.json": json_writer(summary),
         "before_after.png": bytes_writer(png_bytes(figure)),
     }, "place")
-    _print(summary, placement)
-    print(f"wrote {out}/sites.csv and sites.geojson (a layer: --set "
-          f"watch_points.extra_sites={out}/sites.csv), placement.json and before_after.png")
+    try:
+        _print(summary, placement)
+    except KeyboardInterrupt:
+        raise Interrupted(f"the proposal was written to {out}/") from None
+    if placement.site_node.shape[0] == 0:
+        print(f"wrote {out}/placement.json, before_after.png and sites.csv and sites.geojson "
+              "(no site: empty)")
+    else:
+        print(f"wrote {out}/sites.csv and sites.geojson (a layer: --set "
+              f"watch_points.extra_sites={out}/sites.csv), placement.json and before_after.png")
     return EXIT_OK
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,12 +16,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
 
-from gridsim.cli.common import warn
+from gridsim.cli.common import Interrupted, warn
 from gridsim.cli.parser import (
     EXIT_GOAL_MISSED,
     EXIT_INTERRUPTED,
@@ -31,13 +34,12 @@ from gridsim.cli.tables import (
     print_sweep,
     stdout_console,
 )
-from gridsim.core.errors import InputError
+from gridsim.core.errors import InputError, OutputError
 from gridsim.core.executors import make_executor
 from gridsim.core.output import (
     GENERATOR,
     check_output_file,
-    write_bytes_atomic,
-    write_text_atomic,
+    write_marked,
 )
 from gridsim.report.figures import png_bytes, sweep_figure
 from gridsim.scenario.load import parse_scenario, read_scenario_text
@@ -66,26 +68,92 @@ def sweep_command(args: argparse.Namespace, console: Console) -> int:
     folder = args.out or Path(f"results/{scenario.name}-sweep")
     executor = make_executor(args.workers, args.dask)
     show = not args.quiet and console.is_terminal
+    keys = [key for key, _ in sweeps]
+    state = _RunState(folder, r"arm\d{4,}-rep\d{4,}\.json",
+                      ["sweep.parquet", "summary.parquet", "sweep.png"])
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, disable=not show) as progress:
-            task = progress.add_task(f"{scenario.name}: runs", total=None)
+            checks = progress.add_task(f"{scenario.name}: checking the arms", total=None)
+            task = progress.add_task(f"{scenario.name}: runs", total=None, visible=False)
+
+            def checked(done: int, total: int) -> None:
+                progress.update(checks, completed=done, total=total)
+
+            report_runs = state.reporter(progress, task)
+
+            def ran(done: int, total: int) -> None:
+                progress.update(checks, visible=False)
+                progress.update(task, visible=True)
+                report_runs(done, total)
+
             result = sweep(text, source, fixed, sweeps, args.replications, seed, executor, folder,
-                           lambda done, total: progress.update(task, completed=done,
-                                                               total=total))
+                           ran, warn, checked)
+        write_marked(folder / "sweep.png", png_bytes(sweep_figure(result.summary, keys)))
+        print_sweep(result.summary, keys, args.ci_width)
     except KeyboardInterrupt:
-        saved = len(list((folder / "runs").glob("*.json")))
-        print(f"gridsim: interrupted; {saved} runs are saved in {folder}/runs; rerun the same "
-              "command to finish", file=sys.stderr)
+        print(f"gridsim: interrupted; {state.describe()}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OutputError as exc:
+        raise OutputError(f"{exc}; {state.saved_runs()}") from None
     finally:
         executor.close()
-    keys = [key for key, _ in sweeps]
-    print_sweep(result.summary, keys, args.ci_width)
-    write_bytes_atomic(folder / "sweep.png", png_bytes(sweep_figure(result.summary, keys)))
     print(f"wrote {folder}/sweep.parquet (one row per arm x replication x metric), "
           f"{folder}/summary.parquet and {folder}/sweep.png")
     return EXIT_OK
+
+
+class _RunState:
+    """What a study that saves as it goes has written so far: for an interrupt's message."""
+
+    def __init__(self, folder: Path, runs: str, outputs: list[str]) -> None:
+        """Watch ``folder``: run files named as ``runs`` (a regex) and the final ``outputs``."""
+        self.folder, self.runs, self.outputs = folder, runs, outputs
+        self.before = {name: _identity(folder / name) for name in outputs}
+        self.total: int | None = None
+
+    def reporter(self, progress: Progress, task: TaskID) -> Callable[[int, int], None]:
+        """Return the progress callback: moves the bar and notes the total of runs."""
+        def report(done: int, total: int) -> None:
+            self.total = total
+            progress.update(task, completed=done, total=total)
+
+        return report
+
+    def saved_runs(self) -> str:
+        """Return e.g. '12 of 20 runs are saved in F/runs (rerun the same command to go on)'."""
+        try:
+            saved = sum(1 for p in (self.folder / "runs").iterdir()
+                        if re.fullmatch(self.runs, p.name))
+        except OSError:
+            saved = 0
+        of = "" if self.total is None else f" of {self.total:,}"
+        return (f"{saved:,}{of} runs are saved in {self.folder}/runs (rerun the same command "
+                "to go on)")
+
+    def describe(self) -> str:
+        """Return what was written and what was not, and how to finish."""
+        written = [name for name in self.outputs
+                   if _identity(self.folder / name) not in (None, self.before[name])]
+        missing = [name for name in self.outputs if name not in written]
+        if not missing:
+            return f"everything was written: {', '.join(written)} in {self.folder}/"
+        return (f"{self.saved_runs().removesuffix(' (rerun the same command to go on)')}; "
+                + (f"written: {', '.join(written)}; " if written else "")
+                + f"not written: {', '.join(missing)}; rerun the same command to finish "
+                "(saved runs are not run again)")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Return (inode, mtime in ns) of ``path``, None if absent: a new write changes it.
+
+    Outputs are replaced atomically, by a new file: its inode differs from the old one's.
+    """
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns
 
 
 def sensitivity_command(args: argparse.Namespace, console: Console) -> int:
@@ -101,31 +169,32 @@ def sensitivity_command(args: argparse.Namespace, console: Console) -> int:
     folder = args.out or Path(f"results/{scenario.name}-sensitivity")
     executor = make_executor(args.workers, args.dask)
     show = not args.quiet and console.is_terminal
+    state = _RunState(folder, r"point\d{6,}-rep\d{4,}\.json",
+                      ["samples.parquet", "indices.parquet", "sensitivity.png"])
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, disable=not show) as progress:
             task = progress.add_task(f"{scenario.name}: {args.method} runs", total=None)
             result = sensitivity(text, source, args.overrides, factors, args.method, size,
                                  metrics, args.replications, seed, executor, folder,
-                                 lambda done, total: progress.update(task, completed=done,
-                                                                     total=total))
+                                 state.reporter(progress, task), warn)
+        write_marked(folder / "sensitivity.png", png_bytes(sensitivity_figure(result)))
+        used = {row["metric"]: row["n"] for row in result.indices.to_pylist()}
+        for metric in metrics:
+            n = used.get(metric, 0)
+            if n < result.blocks:
+                warn(f"--metric {metric}: {result.blocks - n} of {result.blocks} "
+                     f"{'trajectories' if args.method == 'morris' else 'base samples'} had a "
+                     "point where no run had a value and were left out"
+                     + ("; no indices" if n < 2 else ""))
+        print_sensitivity(result)
     except KeyboardInterrupt:
-        saved = len(list((folder / "runs").glob("*.json")))
-        print(f"gridsim: interrupted; {saved} runs are saved in {folder}/runs; rerun the same "
-              "command to finish", file=sys.stderr)
+        print(f"gridsim: interrupted; {state.describe()}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OutputError as exc:
+        raise OutputError(f"{exc}; {state.saved_runs()}") from None
     finally:
         executor.close()
-    used = {row["metric"]: row["n"] for row in result.indices.to_pylist()}
-    for metric in metrics:
-        n = used.get(metric, 0)
-        if n < result.blocks:
-            warn(f"--metric {metric}: {result.blocks - n} of {result.blocks} "
-                 f"{'trajectories' if args.method == 'morris' else 'base samples'} had a "
-                 "point where no run had a value and were left out"
-                 + ("; no indices" if n < 2 else ""))
-    print_sensitivity(result)
-    write_bytes_atomic(folder / "sensitivity.png", png_bytes(sensitivity_figure(result)))
     print(f"wrote {folder}/samples.parquet (one row per point x replication), "
           f"{folder}/indices.parquet and {folder}/sensitivity.png")
     return EXIT_OK
@@ -229,7 +298,7 @@ def optimize_command(args: argparse.Namespace, console: Console) -> int:
               f"{'of the range' if one_key else 'of the last key at each value of the first'} "
               f"would be {result.full_grid_evaluations:,}", highlight=False)
     if args.json is not None:
-        write_text_atomic(args.json, json.dumps(
+        write_marked(args.json, (json.dumps(
             {"generator": GENERATOR, "keys": result.keys, "target": asdict(target),
              "replications": args.replications, "seeds": list(result.seeds),
              "points": [asdict(p) for p in result.points],
@@ -237,14 +306,19 @@ def optimize_command(args: argparse.Namespace, console: Console) -> int:
              "best": None if result.best is None else asdict(result.best),
              "violations": [{**asdict(v), "text": v.describe()} for v in result.violations],
              "evaluations": result.evaluations,
-             "full_grid_evaluations": result.full_grid_evaluations}, indent=2) + "\n")
-    if result.best is None:
-        print("no evaluated staffing meets the target; widen --vary KEY=LOW:HIGH")
-        return EXIT_GOAL_MISSED
-    levels = ", ".join(f"{k}={level:,}" for k, level in zip(keys, result.best.levels,
-                                                             strict=True))
-    out.print(f"cheapest evaluated staffing meeting the target: {levels} "
-              f"({result.best.cost:,.0f} a year)", highlight=False)
+             "full_grid_evaluations": result.full_grid_evaluations}, indent=2) + "\n"
+                                 ).encode("utf-8"))
+    try:
+        if result.best is None:
+            print("no evaluated staffing meets the target; widen --vary KEY=LOW:HIGH")
+            return EXIT_GOAL_MISSED
+        levels = ", ".join(f"{k}={level:,}" for k, level in zip(keys, result.best.levels,
+                                                                 strict=True))
+        out.print(f"cheapest evaluated staffing meeting the target: {levels} "
+                  f"({result.best.cost:,.0f} a year)", highlight=False)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{args.json} was written" if args.json else
+                          "nothing was written") from None
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gridsim.api import scenario_digest
+from gridsim.cli.common import Interrupted, warn
 from gridsim.cli.parser import (
     EXIT_GOAL_MISSED,
     EXIT_OK,
@@ -21,10 +22,11 @@ from gridsim.cli.tables import (
 from gridsim.core.output import (
     GENERATOR,
     check_output_file,
-    write_text_atomic,
+    write_marked,
 )
 from gridsim.report.verify_figure import save_verify_figure
 from gridsim.scenario import Scenario, load_scenario
+from gridsim.scenario.guard import check_resources
 from gridsim.studies.experiment import replicate
 from gridsim.studies.regress import (
     DEFAULT_BASELINE_REPLICATIONS,
@@ -66,8 +68,8 @@ def bench_command(args: argparse.Namespace, console: Console) -> int:
                           "" if met is None else ("yes" if met else "NO"))
     stdout_console().print(table)
     if args.json is not None:
-        write_text_atomic(args.json, json.dumps({"generator": GENERATOR, **figures},
-                                                indent=2) + "\n")
+        write_marked(args.json, (json.dumps({"generator": GENERATOR, **figures}, indent=2)
+                                 + "\n").encode("utf-8"))
     return EXIT_OK if all(verdicts.values()) else EXIT_GOAL_MISSED
 
 
@@ -96,16 +98,23 @@ def verify_command(args: argparse.Namespace, console: Console) -> int:
             out.print(f"{case.name}: Larson (1975) approximation, largest workload error "
                       f"against the exact model: {case.approx_error:.4f}")
     if args.json is not None:
-        write_text_atomic(args.json, json.dumps(
-            {"generator": GENERATOR, "rows": [asdict(r) for r in table_rows]}, indent=2) + "\n")
+        write_marked(args.json, (json.dumps(
+            {"generator": GENERATOR, "rows": [asdict(r) for r in table_rows]}, indent=2)
+            + "\n").encode("utf-8"))
     if args.figure is not None:
-        save_verify_figure(table_rows, args.figure)
+        try:
+            save_verify_figure(table_rows, args.figure)
+        except KeyboardInterrupt:
+            raise Interrupted(f"{args.figure} was not written"
+                              + (f" ({args.json} was)" if args.json else "")) from None
     return EXIT_OK if all(r.ok for r in table_rows) else EXIT_GOAL_MISSED
 
 
 def regress_command(args: argparse.Namespace, console: Console) -> int:
     """Run ``gridsim regress``; return the exit code."""
     def replications_of(scenario: Scenario, seed: int, count: int) -> list[dict[str, Any]]:
+        for line in check_resources(scenario):  # refuses a scenario that cannot fit
+            warn(line)
         return replicate(scenario, count, seed, on_done=lambda k: console.print(
             f"[dim]regress: {scenario.name}, run {k}/{count}[/dim]"))
 

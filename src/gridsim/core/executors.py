@@ -6,8 +6,12 @@ results by run, so tables do not depend on the executor or the number of workers
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -46,7 +50,7 @@ class ProcessExecutor:
     def __init__(self, workers: int) -> None:
         """Start ``workers`` processes lazily, on the first run."""
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                         initializer=_leave_ctrl_c_to_the_parent)
+                                         initializer=start_worker, initargs=(os.getpid(),))
 
     def map_unordered(self, fn: Callable[[Any], Any], args: Iterable[Any]
                       ) -> Iterator[tuple[Any, Any]]:
@@ -60,9 +64,43 @@ class ProcessExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _leave_ctrl_c_to_the_parent() -> None:
-    """Make a worker ignore SIGINT: the parent stops the pool and says what was saved."""
+def start_worker(parent_pid: int) -> None:
+    """Set up a pool worker: Ctrl-C is the parent's to handle, and it dies with the parent.
+
+    The parent stops the pool and says what was saved; a worker whose parent was killed
+    (kill -9, out of memory) must not run on as an orphan.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process end when ``parent_pid``, its parent, ends, however it ends.
+
+    Linux: the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG).
+    Elsewhere: a daemon thread looks every ``PARENT_POLL_S`` whether the parent is gone.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0:
+                if os.getppid() != parent_pid:  # it died before the request was made
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass  # no libc prctl: watch instead
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """End this process as soon as its parent is no longer ``parent_pid``."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_S = 1.0
 
 
 class DaskExecutor:

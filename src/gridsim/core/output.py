@@ -9,9 +9,9 @@ figure) replaces an existing file only when that file carries gridsim's mark.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -22,7 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gridsim.core.errors import InputError
+from gridsim.core.errors import InputError, OutputError
+from gridsim.core.files import open_regular
 from gridsim.core.version import __version__
 
 Writer = Callable[[Path], None]
@@ -62,18 +63,40 @@ def check_output_file(path: Path, flag: str) -> None:
     _check_usable(path, flag)
     if path.is_dir():
         raise InputError(f"{flag} {path}: is a folder; name a file instead")
-    if path.exists() and not written_by_gridsim(path):
-        raise InputError(f"{flag} {path}: exists and was not written by gridsim; choose "
-                         "another file name")
+    check_replaceable(path, "choose another file name", f"{flag} ")
     _check_writable(path, flag)
+
+
+def check_replaceable(path: Path, fix: str, flag: str = "") -> None:
+    """Raise ``InputError`` when ``path`` holds something gridsim did not write.
+
+    Replaceable: nothing there, or a file carrying gridsim's mark. A folder, a link to
+    nothing, or an unmarked file (the user's, or one the user edited) is refused.
+    """
+    if not (path.exists() or path.is_symlink()):
+        return
+    if path.is_dir():
+        raise InputError(f"{flag}{path}: is a folder; {fix}")
+    if not written_by_gridsim(path):
+        raise InputError(f"{flag}{path}: exists and was not written by gridsim; {fix}")
+
+
+def write_marked(path: Path, data: bytes, fix: str = "move it away, then run again") -> None:
+    """Write ``data`` (a file carrying gridsim's mark) to ``path`` atomically.
+
+    The one writer for a single file beside files a user may own: a file already at
+    ``path`` is replaced only when it carries gridsim's mark (see ``check_replaceable``).
+    """
+    check_replaceable(path, fix)
+    write_bytes_atomic(path, data)
 
 
 def written_by_gridsim(path: Path) -> bool:
     """Return whether the file at ``path`` carries gridsim's mark near its start."""
-    try:
-        with path.open("rb") as handle:
+    try:  # a FIFO or device named like an output is not gridsim's, and is not read
+        with open_regular(path, "") as handle:
             head = handle.read(_MARK_SEARCH_BYTES)
-    except OSError:
+    except (OSError, InputError):
         return False
     return any(mark in head for mark in _FILE_MARKS)
 
@@ -92,8 +115,12 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 
 def mark_folder(folder: Path, command: str, files: list[str]) -> None:
     """Create ``folder`` if needed and write its manifest: gridsim owns these ``files``."""
+    write_text_atomic(folder / MANIFEST, _manifest_text(command, files))
+
+
+def _manifest_text(command: str, files: list[str]) -> str:
     manifest = {"generator": GENERATOR, "command": command, "files": sorted(files)}
-    write_text_atomic(folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    return json.dumps(manifest, indent=2) + "\n"
 
 
 def open_resumable_folder(folder: Path, command: str, noun: str, files: list[str],
@@ -120,15 +147,6 @@ def open_resumable_folder(folder: Path, command: str, noun: str, files: list[str
     return False
 
 
-def saved_runs(folder: Path, pattern: str) -> dict[tuple[int, int], Any]:
-    """Return the JSON run files in ``folder`` matching ``pattern``, keyed by their two numbers."""
-    done = {}
-    for run_file in sorted(folder.glob(pattern)):
-        first, second = (int(x) for x in re.findall(r"\d+", run_file.stem))
-        done[(first, second)] = json.loads(run_file.read_text(encoding="utf-8"))
-    return done
-
-
 def add_to_manifest(folder: Path, name: str) -> None:
     """Record that gridsim wrote ``name`` into ``folder`` (a folder with a manifest)."""
     manifest = read_manifest(folder)
@@ -143,27 +161,68 @@ def write_folder(out_dir: Path, files: dict[str, Writer], command: str) -> None:
     ``command`` (e.g. ``"run"``) goes into the folder's manifest.
     """
     out_dir = out_dir.absolute()
+    if out_dir.is_symlink() and out_dir.is_dir():  # the user's link stays: its folder is
+        out_dir = out_dir.resolve()  # the one replaced
     check_output_folder(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out {out_dir}: cannot create the parent folder ({exc})") from None
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    os.chmod(staging, _permissions(0o777))  # mkdtemp makes it private; results are not
+    kept = ("the previous results are kept" if out_dir.exists() else "nothing was written")
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        os.chmod(staging, _permissions(0o777))  # mkdtemp makes it private; results are not
+    except OSError as exc:
+        raise not_written(out_dir, exc, kept) from None
+    name = ""
     try:
         for name, write in files.items():
             write(staging / name)
-        mark_folder(staging, command, list(files))
-        old = None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-            os.replace(out_dir, old / "previous")
-        os.replace(staging, out_dir)
-        if old is not None:
-            shutil.rmtree(old)
+        name = MANIFEST  # the staging folder is private: no need of a temporary twin
+        (staging / MANIFEST).write_text(_manifest_text(command, list(files)), encoding="utf-8")
+        name = ""
+        _swap_in(staging, out_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise not_written(out_dir, exc, kept, name) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Put the finished ``staging`` folder at ``out_dir`` (the old one back if that fails)."""
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+        os.replace(out_dir, old / "previous")
+    try:
+        os.replace(staging, out_dir)
+    except BaseException:
+        if old is not None:
+            os.replace(old / "previous", out_dir)
+            old.rmdir()
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def not_written(path: Path, exc: OSError, kept: str, inner: str = "") -> OutputError:
+    """Return the one-line error of an output the system refused (disk full, read-only...).
+
+    ``kept`` says what is left as it was; ``inner`` names the file being written inside
+    ``path`` when it failed.
+    """
+    code = exc.errno
+    reason = (os.strerror(code) if code else "") or exc.strerror or str(exc).split(". ")[0]
+    where = f" writing {inner}" if inner else ""
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG):
+        fix = "free some space (or choose another path), then run again"
+    elif code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        fix = "choose a path you can write, then run again"
+    else:
+        fix = "check the disk and the path, then run again"
+    return OutputError(f"{path}: not written ({reason}{where}); {kept}; {fix}")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -173,16 +232,21 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
+    kept = ("the file there before is kept" if path.exists() else
+            "no partial file was left")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
-        raise InputError(f"{path}: cannot write here ({exc}); choose another path") from None
+        raise not_written(path, exc, kept) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(tmp, _permissions(0o666))  # mkstemp makes it private
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise not_written(path, exc, kept) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

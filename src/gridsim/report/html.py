@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gridsim.core.output import GENERATOR, write_text_atomic
+from gridsim.core.output import GENERATOR, write_marked
 from gridsim.report.coverage_figure import ring_coverage_map
 from gridsim.report.figures import (
     alerts_histogram,
@@ -31,9 +31,13 @@ figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee
 """
 
 
-def write_report(results: Results, world: World, out: Path, run_time_s: float | None) -> Path:
-    """Write the HTML report of ``results`` to ``out`` atomically; return ``out``."""
-    write_text_atomic(out, render(results, world, run_time_s))
+def write_report(results: Results, world: World, out: Path, run_time_s: float | None,
+                 fix: str = "move it away, then run again") -> Path:
+    """Write the HTML report of ``results`` to ``out`` atomically; return ``out``.
+
+    A file at ``out`` that gridsim did not write is refused with ``fix`` as the advice.
+    """
+    write_marked(out, render(results, world, run_time_s).encode("utf-8"), fix)
     return out
 
 

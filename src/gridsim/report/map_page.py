@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib import colormaps
 
 from gridsim.analysis.coverage import GROUPS, cell_districts, group_arrivals_s, node_cells
-from gridsim.core.output import GENERATOR, write_text_atomic
+from gridsim.core.output import GENERATOR, write_marked
 from gridsim.core.units import SECONDS_PER_DAY
 from gridsim.report.coverage_figure import road_segments_km
 from gridsim.report.results import Results
@@ -35,9 +35,13 @@ QUANTISE_STEPS = 65_535  # road coordinates as uint16 over the city's bounding b
 COLOUR_STOPS = 9  # viridis sampled at this many stops; the page interpolates between them
 
 
-def write_map_page(results: Results, world: World, out: Path) -> Path:
-    """Write the map page of ``results`` to ``out`` atomically; return ``out``."""
-    write_text_atomic(out, render_map_page(results, world))
+def write_map_page(results: Results, world: World, out: Path,
+                   fix: str = "move it away, then run again") -> Path:
+    """Write the map page of ``results`` to ``out`` atomically; return ``out``.
+
+    A file at ``out`` that gridsim did not write is refused with ``fix`` as the advice.
+    """
+    write_marked(out, render_map_page(results, world).encode("utf-8"), fix)
     return out
 
 

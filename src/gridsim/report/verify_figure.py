@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gridsim.core.output import write_bytes_atomic
+from gridsim.core.output import write_marked
 from gridsim.report.canvas import subplots
 from gridsim.report.figures import png_bytes
 from gridsim.validation.verify import Comparison
@@ -34,4 +34,4 @@ def save_verify_figure(rows: Sequence[Comparison], path: Path) -> None:
     ax.set_title("gridsim verify: the engine against queueing theory")
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    write_bytes_atomic(path, png_bytes(fig))
+    write_marked(path, png_bytes(fig))

@@ -56,8 +56,12 @@ def estimate(scenario: Scenario) -> list[Part]:
     nodes = len(city.explicit.nodes_xy_m) if city.explicit is not None else city.node_count
     stations = len(city.explicit.station_nodes) if city.explicit is not None else zones.stations
     grids = 1 if city.explicit is not None else zones.grids
+    node_keys: tuple[str, ...] = ("city.nodes", "city.scale")
+    if city.explicit is not None:
+        node_keys = ("city.explicit",)
     if city.osm is not None:
         nodes = osm_node_estimate(city.osm.path)
+        node_keys = ("city.osm.path",)
     volunteers = scenario.volunteers.count
     grid_workers = grids * (scenario.grid_workers.per_grid
                             + zones.micro_grids_per_grid * scenario.grid_workers.per_micro_grid)
@@ -81,12 +85,14 @@ def estimate(scenario: Scenario) -> list[Part]:
                                  * REACH_SHARE + 1.0) if platform_m > radius_m else 0.0
     grid_entries = grid_workers * max(nodes / grids, 1.0)
     incidents = scenario.duration_days * sum(t.rate_per_day for t in scenario.incidents.values())
+    # the catchments grow with the nodes (their reach too) or with the volunteers listed
+    catchment_key = node_keys[0] if nodes > volunteers else "volunteers.count"
     return [
-        Part("road network", ("city.nodes", "city.scale"), nodes * NETWORK_BYTES_PER_NODE,
+        Part("road network", node_keys, nodes * NETWORK_BYTES_PER_NODE,
              nodes * NETWORK_S_PER_NODE),
-        Part("station travel-time matrix", ("city.nodes", "zones.household_stations"),
+        Part("station travel-time matrix", (node_keys[0], "zones.household_stations"),
              float(nodes) * stations * MATRIX_BYTES_PER_CELL, 0.0),
-        Part("volunteer catchments", ("volunteers.count", "dispatch.volunteer_radius_m"),
+        Part("volunteer catchments", (catchment_key, "dispatch.volunteer_radius_m"),
              catchment * CATCHMENT_BYTES_PER_ENTRY, catchment * CATCHMENT_S_PER_ENTRY),
         Part("platform reach", ("platform.tasks.*.radius_m",),
              platform_reach * CATCHMENT_BYTES_PER_ENTRY, platform_reach * CATCHMENT_S_PER_ENTRY),
@@ -123,7 +129,7 @@ def check_resources(scenario: Scenario, available_bytes: float | None = None) ->
         raise InputError(
             f"{', '.join(biggest.keys)}: this scenario needs about {_size(total)} of memory "
             f"({biggest.what}: {_size(biggest.bytes)}) and this machine has "
-            f"{_size(available)} available; lower {' or '.join(biggest.keys)}"
+            f"{_size(available)} available; {_fix(biggest.keys)}"
         )
     warnings = []
     if total > WARN_SHARE * available:
@@ -135,6 +141,15 @@ def check_resources(scenario: Scenario, available_bytes: float | None = None) ->
         warnings.append(f"this run may take about {seconds / 60.0:,.0f} minutes (mostly "
                         f"{slowest.what}: {', '.join(slowest.keys)})")
     return warnings
+
+
+def _fix(keys: tuple[str, ...]) -> str:
+    """Return how to make a scenario smaller: lower its keys, or import less of a city."""
+    fixes = {"city.osm.path": "use a smaller extract (city.osm.path)",
+             "city.explicit": "give fewer nodes (city.explicit)"}
+    lowered = [k for k in keys if k not in fixes]
+    return " or ".join([*(fixes[k] for k in keys if k in fixes),
+                        *([f"lower {' or '.join(lowered)}"] if lowered else [])])
 
 
 def memory_available_bytes() -> float:

@@ -19,9 +19,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gridsim.core.errors import InputError
+from gridsim.core.files import read_regular
 from gridsim.scenario.schema import OSM_FILE_KEYS, REPLAY_FILE_KEYS, Scenario
 
 DEFAULT_SCENARIO = "nanjing.toml"
+MAX_SCENARIO_BYTES = 100e6  # a scenario with an explicit city of a million nodes is smaller
 RELATIVE_KEY = re.compile(r"[A-Za-z_][\w.\[\]]*")  # "key.path" opening a validator error
 
 
@@ -45,11 +47,10 @@ def read_scenario_text(path: str | Path | None) -> tuple[str, str]:
     if path is None:
         return default_scenario_text(), f"<default {DEFAULT_SCENARIO}>"
     source = str(path)
+    data = read_regular(path, "check the path", MAX_SCENARIO_BYTES)  # never a device or FIFO
     try:
-        return Path(path).read_text(encoding="utf-8"), source
-    except FileNotFoundError:
-        raise InputError(f"{source}: file not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        return data.decode("utf-8"), source
+    except UnicodeDecodeError as exc:
         raise InputError(f"{source}: cannot read file ({exc})") from None
 
 

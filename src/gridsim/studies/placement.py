@@ -28,6 +28,7 @@ from scipy import sparse
 from gridsim.analysis.metrics import incident_outcomes
 from gridsim.api import RunResult, run
 from gridsim.city.reach import reach_within
+from gridsim.core.errors import InputError
 from gridsim.core.stats import mean_ci
 from gridsim.core.units import SECONDS_PER_HOUR
 from gridsim.studies.experiment import replication_seeds
@@ -47,6 +48,7 @@ class Placement:
     before: np.ndarray  # (R,) share reached within ring_s, per check replication
     after: np.ndarray  # (R,) the same seeds with the sites added
     ring_s: float
+    eligible: float = 0.0  # incidents of types watch points attend, a training replication
 
     def improvement(self) -> tuple[float, float]:
         """Return the mean paired improvement of the share and its 95% CI half-width."""
@@ -144,8 +146,20 @@ def place_watch_points(
     training = [run(scenario, seed=s, world=world) for s in
                 replication_seeds(root_seed + TRAINING_SEED_OFFSET, replications)]
     say(f"training: {replications} runs")
+    eligible = float(np.mean([eligible_incidents(r).sum() for r in training]))
+    if eligible == 0.0:
+        raise InputError("place: the training runs drew no incident of a type watch points "
+                         "attend: nothing to place sites for; give such types a rate_per_day "
+                         "above 0 (incidents.NAME.responders with \"watch_points\") or run "
+                         "longer (--days)")
     demand = unreached_demand(training, ring_s, world.network.node_count)
     site_node, site_gain = propose_sites(world, demand, count)
+    if site_node.shape[0] == 0:  # every incident reached within the ring: nothing to add
+        before = [share_within(run(scenario, seed=seed, world=world), ring_s)
+                  for seed in replication_seeds(root_seed, replications)]
+        return Placement(site_node=site_node, site_gain=site_gain, demand=demand,
+                         before=np.array(before), after=np.array(before), ring_s=ring_s,
+                         eligible=eligible)
     path = sites_path(site_node)
     after_scenario = scenario.model_copy(update={
         "watch_points": scenario.watch_points.model_copy(update={"extra_sites": path})})
@@ -157,7 +171,7 @@ def place_watch_points(
         say(f"check: {k + 1}/{replications} seeds, before and after")
     return Placement(site_node=site_node, site_gain=site_gain, demand=demand,
                      before=np.array(before),
-                     after=np.array(after), ring_s=ring_s)
+                     after=np.array(after), ring_s=ring_s, eligible=eligible)
 
 
 def placement_summary(placement: Placement, replications: int) -> dict[str, Any]:

@@ -33,9 +33,11 @@ from scipy import stats
 
 from gridsim.analysis.metrics import summary_value
 from gridsim.core.errors import InputError
-from gridsim.core.output import GENERATOR, write_bytes_atomic, write_text_atomic
+from gridsim.core.files import read_regular
+from gridsim.core.output import GENERATOR, write_marked
 
 BASELINE_FORMAT = "gridsim-baseline/2"
+MAX_BASELINE_BYTES = 100e6  # a baseline holds a few metrics of a few hundred runs
 Direction = Literal["lower", "higher"]
 GATED_METRICS: dict[str, Direction] = {
     "first_arrival_s.p50": "lower",
@@ -94,12 +96,13 @@ def make_baseline(
 
 def load_baseline(path: Path) -> dict[str, Any]:
     """Return the checked baseline at ``path``; bad files raise ``InputError``."""
+    if not (path.exists() or path.is_symlink()):
+        raise InputError(f"{path}: baseline not found; create it with --update")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: baseline not found; create it with --update") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a readable JSON baseline ({exc}); "
+        document = json.loads(read_regular(path, "create it with --update",
+                                           MAX_BASELINE_BYTES))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not a readable JSON baseline ({str(exc)[:120]}); "
                          "recreate it with --update") from None
     if not isinstance(document, dict) or document.get("format") != BASELINE_FORMAT:
         raise InputError(f"{path}: format: expected {BASELINE_FORMAT!r}; "
@@ -194,7 +197,7 @@ def write_baseline(path: Path, baseline: dict[str, Any]) -> None:
     text = json.dumps(document, indent=2)
     for placeholder, values in placeholders.items():
         text = text.replace(json.dumps(placeholder), json.dumps(values))
-    write_text_atomic(path, text + "\n")
+    write_marked(path, (text + "\n").encode("utf-8"))
 
 
 def write_junit(path: Path, scenario: str, verdicts: list[Verdict]) -> None:
@@ -213,4 +216,4 @@ def write_junit(path: Path, scenario: str, verdicts: list[Verdict]) -> None:
             ET.SubElement(case, "failure", message=f"{v.metric} got worse").text = summary
         else:
             ET.SubElement(case, "system-out").text = summary
-    write_bytes_atomic(path, ET.tostring(suite, encoding="utf-8", xml_declaration=True))
+    write_marked(path, ET.tostring(suite, encoding="utf-8", xml_declaration=True))

@@ -46,10 +46,10 @@ from gridsim.core.executors import RunExecutor, SerialExecutor
 from gridsim.core.output import (
     open_resumable_folder,
     parquet_bytes,
-    saved_runs,
     write_bytes_atomic,
     write_text_atomic,
 )
+from gridsim.core.runs import read_saved_runs
 from gridsim.scenario.guard import check_resources
 from gridsim.scenario.load import apply_override, parse_scenario, read_scenario_text
 from gridsim.scenario.schema import Scenario
@@ -320,8 +320,13 @@ def sensitivity(
     executor: RunExecutor,
     folder: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> SensitivityResult:
-    """Run every point x replication not already saved in ``folder``; return the tables."""
+    """Run every point x replication not already saved in ``folder``; return the tables.
+
+    ``on_warning`` hears of files in ``folder/runs`` that are damaged (run again) or
+    not this analysis's (left alone); by default they are Python warnings.
+    """
     factors, metrics = tuple(factors), tuple(metrics)
     base = parse_scenario(scenario_text, source, base_overrides)  # its own errors first
     size = design_size(method, size if method == "morris" else None,
@@ -346,7 +351,9 @@ def sensitivity(
         "replications": replications, "root_seed": root_seed, "metrics": metrics,
         "samples_sha256": hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest(),
     }
-    done = _open_folder(folder, manifest) if folder is not None else {}
+    expected = {(p, rep) for p in range(len(points)) for rep in range(replications)}
+    done = (_open_folder(folder, manifest, expected, metrics, on_warning)
+            if folder is not None else {})
     jobs = [
         PointJob(p, rep, seeds[rep], (*base_overrides, *point_overrides(factors, values)),
                  scenario_text, source, metrics)
@@ -359,8 +366,8 @@ def sensitivity(
     for job, values in executor.map_unordered(run_point, jobs):
         done[(job.point, job.replication)] = values
         if folder is not None:
-            write_text_atomic(folder / "runs" / f"point{job.point:06d}-rep{job.replication:04d}"
-                              ".json", json.dumps(values))
+            write_text_atomic(folder / "runs" / run_name(job.point, job.replication),
+                              json.dumps(values))
         if on_progress is not None:
             on_progress(len(done), total)
     means = {m: _point_means(done, m, len(points), replications) for m in metrics}
@@ -480,12 +487,26 @@ def _samples_table(method: str, factors: Sequence[Factor], points: list[list[int
     return pa.table(columns)
 
 
-def _open_folder(folder: Path, manifest: dict[str, Any]) -> dict[tuple[int, int], Any]:
+def run_name(point: int, replication: int) -> str:
+    """Return the file name (in ``runs/``) of one run of a sensitivity analysis."""
+    return f"point{point:06d}-rep{replication:04d}.json"
+
+
+def _open_folder(folder: Path, manifest: dict[str, Any], expected: set[tuple[int, int]],
+                 metrics: Sequence[str], on_warning: Callable[[str], None] | None
+                 ) -> dict[tuple[int, int], Any]:
     """Return the runs already saved in ``folder`` for this very analysis."""
     open_resumable_folder(folder, "sensitivity", "sensitivity analysis", SENSITIVITY_FILES,
                           json.dumps(manifest, indent=2, default=list),
                           "scenario, --vary, method, size, metrics, replications or seed")
-    return saved_runs(folder / "runs", "point*-rep*.json")
+    saved = read_saved_runs(folder / "runs", run_name, expected, metrics,
+                            "sensitivity analysis")
+    for line in saved.warnings:
+        if on_warning is None:
+            warnings.warn(line, stacklevel=3)
+        else:
+            on_warning(line)
+    return dict(saved.runs)
 
 
 def run_sensitivity(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +29,10 @@ from gridsim.core.executors import RunExecutor, SerialExecutor
 from gridsim.core.output import (
     open_resumable_folder,
     parquet_bytes,
-    saved_runs,
     write_bytes_atomic,
     write_text_atomic,
 )
+from gridsim.core.runs import read_saved_runs
 from gridsim.core.stats import mean_ci
 from gridsim.scenario.guard import check_resources
 from gridsim.scenario.load import parse_override_value, parse_scenario, read_scenario_text
@@ -46,6 +48,8 @@ SWEEP_METRICS = (
 CI_LEVEL = 0.95
 _SPLIT_VALUES = re.compile(r",(?![^\[]*\])")  # commas not inside [ ... ]
 SWEEP_FILES = ["manifest.json", "runs", "sweep.parquet", "summary.parquet", "sweep.png"]
+MAX_ARMS = 10_000  # an arm takes about 2 ms to check: 20 s; beyond, a sensitivity study
+CHECK_REPORT_EVERY = 100  # arms checked between progress reports
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,28 @@ def sweep(
     executor: RunExecutor,
     folder: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    on_check: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
-    """Run every arm x replication not already saved in ``folder``; return the tables."""
+    """Run every arm x replication not already saved in ``folder``; return the tables.
+
+    ``on_warning`` hears of files in ``folder/runs`` that are damaged (run again) or
+    not this sweep's (left alone); by default they are Python warnings. ``on_check``
+    hears (arms checked, arms) while the arms are checked, before any run.
+    """
+    count = math.prod(len(values) for _, values in sweeps)
+    if count > MAX_ARMS:
+        raise InputError(
+            f"--set: {' x '.join(f'{len(v):,}' for _, v in sweeps)} = {count:,} arms, more "
+            f"than {MAX_ARMS:,} (each checked before any run, {replications:,} runs each); "
+            "sweep fewer values at a time (several sweeps, each into its own --out), or rank "
+            "many settings with gridsim sensitivity")
     arms = expand(sweeps)
-    for settings in arms:  # every arm must be a valid scenario that fits, before any run
+    for k, settings in enumerate(arms):  # each arm a valid scenario that fits, before any run
         check_resources(parse_scenario(scenario_text, source,
                                        [*base_overrides, *_overrides(settings)]))
+        if on_check is not None and (k + 1) % CHECK_REPORT_EVERY == 0:
+            on_check(k + 1, len(arms))
     seeds = run_seeds(parse_scenario(scenario_text, source, base_overrides), root_seed,
                       replications)
     manifest = {
@@ -119,7 +139,8 @@ def sweep(
         "base_overrides": base_overrides, "sweeps": sweeps,
         "replications": replications, "root_seed": root_seed, "metrics": SWEEP_METRICS,
     }
-    done = _open_folder(folder, manifest) if folder is not None else {}
+    expected = {(arm, rep) for arm in range(len(arms)) for rep in range(replications)}
+    done = _open_folder(folder, manifest, expected, on_warning) if folder is not None else {}
     jobs = [
         Job(arm, rep, seeds[rep], (*base_overrides, *_overrides(settings)), scenario_text,
             source)
@@ -132,7 +153,7 @@ def sweep(
     for job, metrics in executor.map_unordered(run_job, jobs):
         done[(job.arm, job.replication)] = metrics
         if folder is not None:
-            write_text_atomic(folder / "runs" / f"arm{job.arm:04d}-rep{job.replication:04d}.json",
+            write_text_atomic(folder / "runs" / run_name(job.arm, job.replication),
                               json.dumps(metrics))
         if on_progress is not None:
             on_progress(len(done), total)
@@ -183,12 +204,24 @@ def _overrides(settings: tuple[tuple[str, str], ...]) -> list[str]:
     return [f"{key}={value}" for key, value in settings]
 
 
-def _open_folder(folder: Path, manifest: dict[str, Any]) -> dict[tuple[int, int], Any]:
+def run_name(arm: int, replication: int) -> str:
+    """Return the file name (in ``runs/``) of one run of a sweep."""
+    return f"arm{arm:04d}-rep{replication:04d}.json"
+
+
+def _open_folder(folder: Path, manifest: dict[str, Any], expected: set[tuple[int, int]],
+                 on_warning: Callable[[str], None] | None) -> dict[tuple[int, int], Any]:
     """Return the runs already saved in ``folder`` for this very sweep."""
     open_resumable_folder(folder, "sweep", "sweep", SWEEP_FILES,
                           json.dumps(manifest, indent=2, default=list),
                           "scenario, settings, replications or seed")
-    return saved_runs(folder / "runs", "arm*-rep*.json")
+    saved = read_saved_runs(folder / "runs", run_name, expected, SWEEP_METRICS, "sweep")
+    for line in saved.warnings:
+        if on_warning is None:
+            warnings.warn(line, stacklevel=3)
+        else:
+            on_warning(line)
+    return dict(saved.runs)
 
 
 def _tidy_table(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from gridsim.city.synthetic import generate_city
 from gridsim.city.zones import ZoneMap, build_zones
 from gridsim.core.cache import ArrayCache, Arrays, cache_key, default_cache_dir
 from gridsim.core.errors import InputError
+from gridsim.core.files import open_regular
 from gridsim.core.rng import stream
 from gridsim.scenario.schema import Scenario
 from gridsim.world.catchments import Catchments, build_catchments
@@ -149,11 +149,11 @@ def _file_digests(files: dict[str, str]) -> dict[str, str]:
     digests = {}
     for key, path in files.items():
         sha = hashlib.sha256()
-        try:
-            with Path(path).open("rb") as handle:
+        try:  # never a device or FIFO: hashing /dev/zero would not end
+            with open_regular(path, "") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     sha.update(block)
-        except OSError:
+        except (OSError, InputError):
             digests[key] = "unreadable"
             continue
         digests[key] = sha.hexdigest()

@@ -201,3 +201,30 @@ def platform_summary(records: SimulationRecords, counted: np.ndarray, warmup_s: 
         "per_year": {"task_pushes": round_to(pushed.sum() * per_year, 0),
                      "responders": round_to(responders.sum() * per_year, 0)},
     }
+
+
+def fleet_summary(records: SimulationRecords, counted: np.ndarray) -> dict[str, Any]:
+    """Return per unit fleet: dispatches, first-on-scene share, arrival and busy share."""
+    rows, d = records.unit_rows, records.dispatches
+    incidents = records.incidents
+    arrive = d["t_arrive_s"][rows["row"]]
+    incident = d["incident"][rows["row"]]
+    first = np.full(incidents.count, np.inf)
+    np.minimum.at(first, incident, arrive)
+    reached = counted & np.isfinite(first)
+    out: dict[str, Any] = {}
+    for f, name in enumerate(rows["fleet_names"].tolist()):
+        mine = (rows["fleet"] == f) & counted[incident]
+        first_here = np.zeros(incidents.count, dtype=bool)
+        first_here[incident[mine & (arrive == first[incident])]] = True
+        busy_s = float((d["t_free_s"][rows["row"][mine]] - d["t_dispatch_s"][rows["row"][mine]]
+                        ).sum())
+        units = int(rows["fleet_units"][f])
+        out[name] = {
+            "units": units,
+            "dispatches": int(mine.sum()),
+            "first_on_scene_share": rounded_share(first_here[reached]),
+            "arrival_s": describe(arrive[mine] - incidents.t_call_s[incident[mine]]),
+            "busy_share": rounded_ratio(busy_s, units * records.duration_s),
+        }
+    return out

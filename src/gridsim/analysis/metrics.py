@@ -13,6 +13,7 @@ import numpy as np
 
 from gridsim.analysis.layers import (
     describe_counts,
+    fleet_summary,
     mediation_summary,
     platform_summary,
     volunteer_summary,
@@ -126,6 +127,8 @@ def summarize(records: SimulationRecords, district_names: tuple[str, ...],
         summary["utilisation_by_hour"] = utilisation_by_hour(records, fleets)
     if records.platform:
         summary["platform"] = platform_summary(records, counted, warmup_s)
+    if records.unit_rows:
+        summary["fleets"] = fleet_summary(records, counted)
     return summary
 
 

@@ -422,6 +422,10 @@ def _type_lines(name: str, fit: dict[str, Any], scenario: Scenario, pct: int,
         share = priority["shares"][str(priority["value"])]
         lines.append(f"priority = {priority['value']}  # FITTED: {share:.0%} of its "
                      f"{priority['n']:,} calls with a priority")
+        if len(priority["shares"]) > 1:  # a mix: each generated call draws its own
+            shares = {k: round(float(v), 4) for k, v in sorted(priority["shares"].items())}
+            lines.append(f"priority_shares = {_inline(shares)}  # FITTED: each call's "
+                         "priority drawn by these shares")
     else:
         value = existing.priority if existing is not None else 3
         lines.append(f"priority = {value}  # the log gives no priority: "

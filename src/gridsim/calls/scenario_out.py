@@ -1,10 +1,11 @@
 """Write the runnable scenario of a fit: the city's file, the fitted incidents and fleets.
 
 ``gridsim calls fit --scenario CITY`` writes ``scenario.toml``: the city scenario's own
-tables (its comments kept, its file paths rebased so they resolve from the new file's
-folder), then the fitted ``[incidents.*]`` (their responders the unit fleets when the log
-has unit rows) and the fitted ``[fleets.*]`` and ``[unit_dispatch]``. It is checked by
-loading it before it is written.
+tables (comments kept, file paths rebased so they resolve from the new file's folder,
+incident types the log has no call of kept as they are), then the fitted
+``[incidents.*]`` (their responders the unit fleets when the log has unit rows with unit
+types) and the fitted ``[fleets.*]`` and ``[unit_dispatch]``. It is checked by loading it
+before it is written.
 """
 
 from __future__ import annotations
@@ -49,7 +50,13 @@ def fitted_scenario_text(city_text: str, city_source: str, out_dir: Path, incide
                          fleets: dict[str, Any] | None, header: list[str]) -> str:
     """Return the TOML of the runnable scenario; raise ``InputError`` if it does not load."""
     document = tomlkit.parse(city_text)
-    document.pop("incidents", None)
+    fitted = set(re.findall(r"^\[incidents\.([^\]]+)\]", incidents_text, flags=re.M))
+    kept = document.get("incidents")
+    if kept is not None:  # the city's types the log has no call of stay as they are
+        for name in [n for n in kept if n in fitted or f'"{n}"' in fitted]:
+            del kept[name]
+        if not kept:
+            del document["incidents"]
     incidents_text, police = _split_police(incidents_text)
     if police is not None and fleets is None:  # the fitted handling is the police's
         table = document.setdefault("police", tomlkit.table())

@@ -20,7 +20,7 @@ from gridsim.calls.mapping import Mapping, Period, load_mapping
 from gridsim.calls.read import CallLog, Rows, read_calls
 from gridsim.calls.scenario_out import fitted_scenario_text
 from gridsim.cli.check_tables import print_check, print_fleets
-from gridsim.cli.common import Interrupted
+from gridsim.cli.common import Interrupted, warn
 from gridsim.cli.parser import EXIT_OK
 from gridsim.cli.tables import stdout_console
 from gridsim.core.errors import InputError
@@ -65,20 +65,24 @@ def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
     files: dict[str, Writer] = {
         "incidents.toml": bytes_writer(incidents_text.encode("utf-8"))}
     fleets = None
-    if fit.log.units is not None:
+    if fit.log.units is not None and mapping.columns.unit_type is not None:
         world = build_world(scenario) if scenario.city.explicit is None else None
         node = locator.nearest(fit.log.lat, fit.log.lon)[0] if world is not None else None
         fleets = fit_fleets(fit.log, mapping, world, node)
         payload["fleets"] = fleets
-    if fleets is None or "travel_by_priority" in fleets["unit_dispatch"]:
+    if fleets is None or fleets["unit_dispatch"].get("travel_by_priority"):
         header = [f"Written by gridsim calls fit from {log_path.name} ({payload['period']['start']}"
                   f" to {payload['period']['end']}, end excluded) read with "
                   f"{mapping_path.name}, on the city of {Path(source).name}.",
                   "Every FITTED figure's calls and CIs are in the fit.json written with it; "
                   "run it with: gridsim run scenario.toml"]
-        scenario_text = fitted_scenario_text(text, source, out.absolute(), incidents_text,
-                                             fleets, header)
-        files["scenario.toml"] = bytes_writer(scenario_text.encode("utf-8"))
+        try:
+            scenario_text = fitted_scenario_text(text, source, out.absolute(),
+                                                 incidents_text, fleets, header)
+            files["scenario.toml"] = bytes_writer(scenario_text.encode("utf-8"))
+        except InputError as exc:  # the fit stands; only the merged scenario is missing
+            warn(f"scenario.toml not written: the fitted incidents do not fit "
+                 f"{Path(source).name} as they are ({exc}); paste incidents.toml by hand")
     files["fit.json"] = json_writer(payload)
     files.update({name: bytes_writer(data) for name, data in figure_files(fit).items()})
     write_folder(out, files, "calls fit")

@@ -251,6 +251,18 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         by_kind.add_row(kind, str(group["dispatches"]), "-" if share is None else f"{share:.1%}",
                         _fmt(group["arrival_s"]["p50"]))
     console.print(by_kind)
+    if "fleets" in summary:
+        by_fleet = Table(title="By fleet (min)")
+        for column in ("fleet", "units", "dispatches", "first on scene", "arrival p50",
+                       "arrival p90", "busy"):
+            by_fleet.add_column(column, justify="left" if column == "fleet" else "right")
+        for name, fleet in summary["fleets"].items():
+            share, arrival = fleet["first_on_scene_share"], fleet["arrival_s"]
+            by_fleet.add_row(name, str(fleet["units"]), str(fleet["dispatches"]),
+                             "-" if share is None else f"{share:.1%}",
+                             _minutes(arrival["p50"]), _minutes(arrival["p90"]),
+                             _pct(fleet["busy_share"]))
+        console.print(by_fleet)
 
     alerts = summary["volunteer_alerts_per_volunteer"]
     console.print(
@@ -324,3 +336,7 @@ def print_calibration(report: dict[str, Any]) -> None:
                       f"{row['predicted_median']:,.4g}", f"[{low:,.4g}, {high:,.4g}]",
                       f"{row['z']:.2f}", "yes" if row["ok"] else "NO")
     console.print(check)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60.0:.1f}"

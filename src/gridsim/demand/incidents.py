@@ -139,12 +139,21 @@ def generate_incidents(
 
     type_id = type_all[by_time].astype(np.int16)
     priorities = np.array([scenario.incidents[n].priority for n in names], dtype=np.int8)
+    priority = priorities[type_id]
+    for type_index, name in enumerate(names):  # a type with a mix: each call's own draw
+        shares = scenario.incidents[name].priority_shares
+        rows = np.flatnonzero(type_id == type_index)
+        if shares and rows.size:
+            levels = np.array([int(p) for p in shares], dtype=np.int8)
+            weight = np.array(list(shares.values()), dtype=float)
+            priority[rows] = stream(seed, f"incidents.{name}.priority").choice(
+                levels, size=rows.size, p=weight / weight.sum())
     return Incidents(
         type_names=names,
         t_call_s=t_all[by_time],
         type_id=type_id,
         node=column(2).astype(np.int32),
-        priority=priorities[type_id],
+        priority=priority,
         on_scene_s=column(3),
         harm_threshold_s=column(4),
         t_occur_s=column(5) if delayed else None,

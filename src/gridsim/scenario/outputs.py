@@ -31,6 +31,8 @@ class IncidentType(Model):
     # relative rate Monday..Sunday (none: every day alike); day 0 is Scenario.start_weekday
     day_of_week: Annotated[list[Weight], Field(min_length=7, max_length=7)] | None = None
     priority: Annotated[int, Field(ge=1, le=5)] = 3
+    # each call's priority drawn by these shares ("1".."5"; none: every call ``priority``)
+    priority_shares: dict[Annotated[str, Field(pattern=r"^[1-5]$")], Weight] | None = None
     units: Annotated[int, Field(ge=1, le=10)] = 1  # station units sent (police or mediators)
     # the 110 centre pushes the call to the grid and volunteer layers it lists, each with
     # its probability (a layer left out: 1), after this handling delay; watch points are

@@ -203,8 +203,10 @@ class UnitDispatchLayer:
         return tuple(f.name for f in self._fleets)
 
     def rows(self) -> dict[str, np.ndarray]:
-        """Return the units' rows: dispatch log row, fleet index and en-route time."""
-        return {"row": np.frombuffer(self.row, dtype=np.int64).copy() if self.row
+        """Return the units' rows (dispatch log row, fleet index, en-route time) and fleets."""
+        return {"fleet_names": np.array(self.fleet_names, dtype=object),
+                "fleet_units": np.array([f.spec.size for f in self._fleets], dtype=np.int64),
+                "row": np.frombuffer(self.row, dtype=np.int64).copy() if self.row
                 else np.zeros(0, dtype=np.int64),
                 "fleet": np.frombuffer(self.fleet, dtype=np.int16).copy() if self.fleet
                 else np.zeros(0, dtype=np.int16),

@@ -205,6 +205,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     # start-up: the calibration's modules load only for this command
     from gridsim.report.calibration_figure import predictive_png
     from gridsim.studies.calibrate import calibrate
+    from gridsim.studies.calibration_folder import CHECKPOINT
     from gridsim.studies.targets import load_targets
 
     text, source = read_scenario_text(args.scenario)
@@ -225,8 +226,11 @@ def calibrate_command(args: argparse.Namespace) -> int:
     try:
         result = calibrate(text, source, targets, seed, executor, folder, tell, predictive_png)
     except KeyboardInterrupt:
-        print(f"gridsim: interrupted; the generations done are saved in {folder}/abc.db; "
-              "rerun the same command to go on", file=sys.stderr)
+        where = folder / CHECKPOINT
+        done = (f"the finished simulations are saved in {where}" if where.exists()
+                else "nothing was simulated yet")
+        print(f"gridsim: interrupted; {done}; rerun the same command to go on",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         executor.close()

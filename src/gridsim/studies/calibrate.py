@@ -15,8 +15,8 @@ two points differ only by their parameters; the summary is the mean over those r
 Simulations go to gridsim's executors (this process, a process pool, Dask) through
 :class:`gridsim.studies.abc_sampler.SeededMappingSampler`, which seeds every task from the root
 seed, the generation and the task's index: a calibration is reproducible whatever the
-executor, and a resumed one (the pyabc database ``abc.db`` in the output folder)
-continues exactly as an uninterrupted one would.
+executor, and one interrupted however it ended resumes to the files an uninterrupted one
+writes (:mod:`gridsim.studies.calibration_folder`).
 """
 
 from __future__ import annotations
@@ -36,22 +36,24 @@ from gridsim.analysis.metrics import summary_value
 from gridsim.api import run
 from gridsim.core.errors import InputError
 from gridsim.core.executors import RunExecutor
-from gridsim.core.output import (
-    open_resumable_folder,
-    parquet_bytes,
-    write_bytes_atomic,
-    write_text_atomic,
-)
+from gridsim.core.output import parquet_bytes, write_bytes_atomic, write_text_atomic
 from gridsim.core.rng import stream
 from gridsim.scenario.guard import check_resources
 from gridsim.scenario.load import parse_scenario
 from gridsim.scenario.schema import Scenario
+from gridsim.studies.calibration_folder import (
+    CHECKPOINT,
+    DISK_FULL,
+    database_error,
+    fresh_database,
+    install_database,
+    own_folder,
+    write_error,
+)
 from gridsim.studies.experiment import replication_seeds, run_seeds
 from gridsim.studies.targets import FreeParameter, Targets
 from gridsim.world.build import WORLDS
 
-CALIBRATE_FILES = ["manifest.json", "abc.db", "posterior.parquet", "predictive.parquet",
-                   "calibration.json", "calibrated.toml", "predictive.png"]
 INTERVAL = (0.05, 0.95)  # the posterior and predictive intervals reported
 UNIDENTIFIED_SHARE = 0.8  # a 90% posterior interval wider than this share of the prior
 LOW_ESS_SHARE = 0.25  # fewer effective particles than this share of the population: warn
@@ -131,13 +133,34 @@ def calibrate(
         raise InputError("gridsim calibrate needs pyabc and tomlkit: "
                          "pip install -e '.[calibrate]'") from None
     # an optional extra (pyabc), imported only when a calibration runs
-    from gridsim.studies.abc_sampler import SeededMappingSampler
+    from gridsim.studies.abc_sampler import DatabaseError, SeededMappingSampler, TaskJournal
 
     model, priors = _model_and_priors(scenario_text, source, targets, root_seed)
     _dry_run(model, targets)
     manifest = {"scenario_source": source, "scenario_text": scenario_text,
                 "targets": targets.model_dump(mode="json"), "root_seed": root_seed}
-    resumed = _open_folder(folder, manifest)
+    try:
+        with own_folder(folder, manifest) as same:
+            journal = TaskJournal(folder / CHECKPOINT, fresh=not same)
+            try:
+                history = _run_abc(pyabc, SeededMappingSampler(executor, root_seed, journal),
+                                   priors, model, targets, root_seed, folder, on_generation)
+                return _finish(model, priors, targets, history, executor, root_seed, folder,
+                               predictive_png)
+            finally:
+                journal.close()
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        raise write_error(folder, exc) from None
+    except DatabaseError as exc:  # pyabc's database: a full disk, say
+        raise database_error(folder, exc) from None
+
+
+def _run_abc(pyabc: Any, sampler: Any, priors: list[FreeParameter], model: PointModel,
+             targets: Targets, root_seed: int, folder: Path,
+             on_generation: Callable[[dict[str, Any]], None] | None) -> Any:
+    """Return pyabc's history of ABC-SMC from the start (finished tasks are read back)."""
     prior = pyabc.Distribution(**{
         f"p{i}": (pyabc.RV("loguniform", p.low, p.high) if p.scale == "log"
                   else pyabc.RV("uniform", p.low, p.high - p.low))
@@ -147,11 +170,10 @@ def calibrate(
         var=[targets.targets[n].sd ** 2 for n in names], keys=names)
     abc = pyabc.ABCSMC(
         model, prior, kernel, population_size=targets.run.population,
-        eps=pyabc.Temperature(), acceptor=pyabc.StochasticAcceptor(),
-        sampler=SeededMappingSampler(executor, root_seed),
+        eps=pyabc.Temperature(), acceptor=pyabc.StochasticAcceptor(), sampler=sampler,
     )
     np.random.seed(root_seed % 2**32)  # pyabc draws in this process (fits, schemes)
-    database = f"sqlite:///{folder / 'abc.db'}"
+    path = fresh_database(folder)  # built anew as the finished tasks are replayed
     observed = {n: targets.targets[n].value for n in names}
     # pyabc's own log is not shown: its records tell the reporter when a population is
     # stored, and gridsim reports that
@@ -162,20 +184,15 @@ def calibrate(
     logger.propagate = False
     logger.handlers = [reporter]
     try:
-        history = abc.load(database, 1, observed) if resumed else abc.new(database, observed)
-        reporter.follow(history)
-        left = targets.run.generations - history.n_populations
-        if left > 0 and not _finished(history):
-            # one call for every generation left: the temperature schedule plans to reach
-            # 1 by the last one (a call per generation would force 1 at once)
-            history = abc.run(max_nr_populations=left,
-                              min_acceptance_rate=targets.run.min_acceptance_rate)
+        reporter.follow(abc.new(f"sqlite:///{path}", observed))
+        # one call for every generation: the temperature schedule plans to reach 1 by
+        # the last one
+        return abc.run(max_nr_populations=targets.run.generations,
+                       min_acceptance_rate=targets.run.min_acceptance_rate)
     finally:
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
         logger.handlers = saved[2]
-    return _finish(model, priors, targets, history, executor, root_seed, folder,
-                   predictive_png)
 
 
 class _GenerationReporter(logging.Handler):
@@ -251,22 +268,6 @@ def _dry_run(model: PointModel, targets: Targets) -> None:
                 f"targets.{name}.metric: {target.metric!r} is not a value in summary.json; "
                 "give a dotted path such as 'mediation.settled_per_year' or "
                 "'outcomes.per_year.rescued'") from None
-
-
-def _open_folder(folder: Path, manifest: dict[str, Any]) -> bool:
-    """Prepare ``folder``; return True when it holds this calibration, to be resumed."""
-    same = open_resumable_folder(folder, "calibrate", "calibration", CALIBRATE_FILES,
-                                 json.dumps(manifest, indent=2, sort_keys=True),
-                                 "scenario, targets or seed")
-    return same and (folder / "abc.db").exists()
-
-
-def _finished(history: Any) -> bool:
-    """Return whether the tempering has reached temperature 1 (the posterior)."""
-    if history.n_populations == 0:
-        return False
-    populations = history.get_all_populations()
-    return bool(float(populations["epsilon"].iloc[-1]) <= 1.0 + 1e-9)
 
 
 def _generation_line(history: Any) -> dict[str, Any]:
@@ -417,3 +418,4 @@ def _write(folder: Path, posterior: pa.Table, predictive: pa.Table, report: dict
     write_text_atomic(folder / "calibrated.toml", calibrated)
     if png is not None:
         write_bytes_atomic(folder / "predictive.png", png)
+    install_database(folder)

@@ -42,6 +42,7 @@ FITTED_KEYS = ("rate_per_day", "hourly_profile", "day_of_week", "district_weight
                "on_scene_s")
 NEW_TYPE_DEFAULTS: dict[str, Any] = {"responders": ["police"]}  # a type the scenario lacks
 DEFAULT_ON_SCENE = Duration(dist="lognormal", mean_s=1800.0, cv=0.5)
+MIN_CALLS = 30  # fewer calls than this behind a fit: it is rough (a warning, and in fit.json)
 
 
 def locator_of(scenario: Scenario, what: str = "--scenario") -> DistrictLocator:
@@ -232,6 +233,9 @@ def _fit_handling(log: CallLog, alpha: float) -> tuple[dict[str, Any], dict[int,
                                      "received", "dispatched")
         fits[str(priority)] = {"calls": int(rows.sum()), "excluded": excluded,
                                **fit_duration(delay, alpha)}
+        if 0 < delay.shape[0] < MIN_CALLS:
+            fits[str(priority)]["rough"] = (f"fitted from {delay.shape[0]} calls with both "
+                                            f"times, fewer than {MIN_CALLS}: see its CI")
         samples[priority] = delay
     unknown = int((log.priority == 0).sum())
     if unknown:
@@ -488,7 +492,8 @@ def _handling_lines(fits: dict[str, Any], scenario: Scenario, pct: int,
                      f"{_num(written['mean_s'])} s{interval}, cv {_num(written['cv'], 3)} "
                      f"({written['from']}); median "
                      f"{_num(fit['quantiles_s']['p50']['value'], 3)} s, p90 "
-                     f"{_num(fit['quantiles_s']['p90']['value'], 3)} s")
+                     f"{_num(fit['quantiles_s']['p90']['value'], 3)} s"
+                     + (f"; ROUGH: fewer than {MIN_CALLS} calls" if fit.get("rough") else ""))
     return ["# Call handling (received to the first unit dispatched), by priority 1..5:",
             *notes,
             "# merge this key into the scenario's [police] table:",

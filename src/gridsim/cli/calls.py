@@ -11,15 +11,15 @@ from typing import Any
 
 from rich.table import Table
 
-from gridsim.calls.fit import fit_calls, written_mean_ci
+from gridsim.calls.fit import MIN_CALLS, fit_calls, written_mean_ci
 from gridsim.calls.mapping import load_mapping
 from gridsim.calls.read import CallLog, Rows, read_calls
+from gridsim.calls.validate import FAR_OFF, far_off_warning
+from gridsim.cli.common import warn
 from gridsim.cli.parser import EXIT_OK
 from gridsim.cli.tables import stdout_console
 from gridsim.core.output import bytes_writer, check_output_folder, json_writer, write_folder
 from gridsim.scenario import load_scenario
-
-MIN_CALLS = 30  # fewer calls of a type than this: say the fit is rough
 
 
 def calls_command(args: argparse.Namespace) -> int:
@@ -106,6 +106,14 @@ def _print(log: CallLog, payload: dict[str, Any]) -> None:
     if few:
         print(f"gridsim: warning: fewer than {MIN_CALLS} calls behind {', '.join(few)}: "
               "their fits are rough (see the CIs)", file=sys.stderr)
+    rough = [f"{p} ({fit['n']})" for p, fit in payload["handling_delay_s"].items()
+             if fit.get("rough")]
+    if rough:
+        warn(f"fewer than {MIN_CALLS} calls with both times behind the handling delay of "
+             f"priority {', '.join(rough)}: rough (see the CIs in fit.json)")
+    if FAR_OFF in log.dropped:
+        far = log.dropped[FAR_OFF]
+        warn(far_off_warning(far.n, far.first, log.row_label))
 
 
 def _rows(rows: Rows, label: str) -> str:

@@ -11,6 +11,7 @@ when it fits badly. Per priority: the call-handling delay, received to first dis
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
@@ -277,7 +278,9 @@ def fit_duration(x: np.ndarray, alpha: float) -> dict[str, Any]:
     if m >= 2:
         logs = np.log(positive)
         mu, s2 = float(logs.mean()), float(logs.var(ddof=1))
-        out["lognormal"] = lognormal_fit(mu, s2, m, alpha)
+        with contextlib.suppress(OverflowError):  # a spread too wide for its CIs: no fit
+            out["lognormal"] = lognormal_fit(mu, s2, m, alpha)
+    if "lognormal" in out:
         if s2 > 0:
             ks = float(stats.kstest(logs, "norm", args=(mu, math.sqrt(s2))).statistic)
         else:

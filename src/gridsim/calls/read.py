@@ -23,7 +23,14 @@ import pyarrow.csv as pv
 import pyarrow.parquet as pq
 
 from gridsim.calls.mapping import EPOCH_FORMATS, TIME_KEYS, Mapping, type_key
-from gridsim.calls.validate import FAR_OFF, OUTSIDE, checked_table, far_off, outside_window
+from gridsim.calls.validate import (
+    FAR_OFF,
+    OUTSIDE,
+    checked_table,
+    far_off,
+    malformed_lines_decoded,
+    outside_window,
+)
 from gridsim.core.errors import InputError
 from gridsim.core.units import SECONDS_PER_DAY
 
@@ -105,7 +112,8 @@ def read_calls(path: str | Path, mapping: Mapping, mapping_source: str = "the ma
     fmt = mapping.format or _format_of(path, mapping_source)
     columns = mapping.columns.used()
     if fmt == "csv":
-        table, row_number, malformed = _read_csv(path, mapping, columns, mapping_source)
+        with malformed_lines_decoded(path, mapping.csv.encoding, mapping_source):
+            table, row_number, malformed = _read_csv(path, mapping, columns, mapping_source)
     else:
         table, row_number, malformed = _read_parquet(path, columns, mapping_source)
     log = _build(table, row_number, malformed, str(path), mapping, mapping_source,

@@ -10,8 +10,12 @@ derived from the log.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -100,6 +104,37 @@ def _utf8(values: pa.ChunkedArray, where: str) -> pa.ChunkedArray:
                 raise InputError(f"{where}: row {row} is not UTF-8 text ({shown}); export "
                                  "the column as UTF-8 text") from None
     raise InputError(f"{where}: not valid text; export the column as UTF-8 text")
+
+
+@contextlib.contextmanager
+def malformed_lines_decoded(path: Path, encoding: str, mapping_source: str) -> Iterator[None]:
+    """Make a malformed CSV line that is not text one ``InputError`` line.
+
+    pyarrow's CSV reader decodes a malformed line as UTF-8 for the handler that counts it;
+    when the bytes are not UTF-8 it prints the error (an "exception ignored" traceback) and
+    stops with a parse error. Within this block such an error is caught and reported.
+    """
+    seen: list[BaseException] = []
+    previous = sys.unraisablehook
+
+    def hook(info: Any) -> None:
+        if isinstance(info.exc_value, UnicodeDecodeError):
+            seen.append(info.exc_value)
+        else:
+            previous(info)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    except InputError:
+        if not seen:
+            raise
+    finally:
+        sys.unraisablehook = previous
+    if seen:
+        raise InputError(f"{path}: a malformed line (wrong number of fields) holds bytes that "
+                         f"are not {encoding} text; check the file, and [csv] encoding in "
+                         f"{mapping_source}")
 
 
 def outside_window(times: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -155,6 +155,8 @@ def logs(draw: st.DrawFn) -> tuple[str, bytes | pa.Table, str]:
     columns = {field: pa.array(values, pa.string()) for field, values in cells.items()}
     rows = len(cells["id"])
     if draw(st.booleans()):  # Parquet: typed times, and maybe a column of another type
+        text = draw(st.sampled_from([pa.string(), pa.large_string(), pa.string_view()]))
+        columns = {field: values.cast(text) for field, values in columns.items()}
         if fmt.startswith("epoch") and draw(st.booleans()):  # numbers, not text
             numbers = pa.array(cells["rec"], pa.string())
             columns["rec"] = pc.cast(pc.if_else(pc.match_substring_regex(
@@ -481,6 +483,21 @@ def test_nanosecond_timestamps_are_read(tmp_path: Path) -> None:
         "timezone": "UTC", "types": {"THEFT": "theft"},
         "columns": {"call_id": "id", "received": "rec", "type": "type", "location": "loc"}})
     assert read_calls(tmp_path / "log.parquet", mapping).received_s.tolist() == [MORNING_S]
+
+
+@pytest.mark.parametrize("text", [pa.large_string(), pa.string_view()])
+def test_large_strings_and_string_views_are_read(tmp_path: Path, text: pa.DataType) -> None:
+    """As a polars export writes them (ISO times in a large string failed a kernel)."""
+    pq.write_table(pa.table({"id": ["1", "2"], "rec": ["2024-03-04T00:00:00Z",
+                                                     "2024-03-04 08:00:00+08:00"],
+                             "type": ["THEFT", "THEFT"], "loc": ["(32.03, 118.78)"] * 2}
+                            ).cast(pa.schema([(n, text) for n in ("id", "rec", "type", "loc")])),
+                   tmp_path / "log.parquet")
+    mapping = Mapping.model_validate({
+        "timezone": "UTC", "types": {"THEFT": "theft"},
+        "columns": {"call_id": "id", "received": "rec", "type": "type", "location": "loc"}})
+    log = read_calls(tmp_path / "log.parquet", mapping)
+    assert log.received_s.tolist() == [MORNING_S] * 2  # 08:00 in Shanghai is 00:00 UTC
 
 
 def test_a_handling_delay_from_few_calls_is_marked_rough(tmp_path: Path,

@@ -88,7 +88,8 @@ def _utf8(values: pa.ChunkedArray, where: str) -> pa.ChunkedArray:
         if binary:
             return values.cast(pa.string())  # checks the bytes
         values.validate(full=True)
-        return values
+        # a large string or string view as a plain string: the reader's kernels expect one
+        return values if pa.types.is_string(values.type) else values.cast(pa.string())
     except pa.ArrowInvalid:
         pass
     row = 0

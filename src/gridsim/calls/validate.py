@@ -34,10 +34,10 @@ FAR_MIN_GAP_S = SECONDS_PER_DAY  # ... beyond a gap longer than this and the res
 
 _BYTES = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary(),
           pa.string_view(): pa.binary_view()}  # text types' byte views
-_WORDS = {"text": "text", "times": "text, a timestamp or epoch numbers",
+_WORDS = {"times": "text, a timestamp or epoch numbers",
           "place": "text such as 'POINT (lon lat)' or '(lat, lon)'",
           "numbers": "numbers (degrees) or text", "codes": "text or numbers"}
-_ACCEPTED = {"text": {"text"}, "times": {"text", "timestamp", "integer", "float"},
+_ACCEPTED = {"times": {"text", "timestamp", "integer", "float"},
              "place": {"text"}, "numbers": {"text", "integer", "float", "decimal"},
              "codes": {"text", "integer", "float", "decimal"}}
 
@@ -51,7 +51,7 @@ def checked_table(table: pa.Table, columns: dict[str, str], path: Path,
     """
     for key, name in columns.items():
         index = table.schema.get_field_index(name)
-        values = table.column(index)
+        values = original = table.column(index)
         if pa.types.is_dictionary(values.type):
             values = values.cast(values.type.value_type)
         kind = _kind(values.type)
@@ -64,7 +64,7 @@ def checked_table(table: pa.Table, columns: dict[str, str], path: Path,
                              f"{_WORDS[field]}")
         if kind in ("text", "binary"):
             values = _utf8(values, where)
-        if values is not table.column(index):
+        if values is not original:
             table = table.set_column(index, name, values)
     return table
 

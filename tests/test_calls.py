@@ -315,8 +315,10 @@ def test_calls_fit_writes_a_folder_a_scenario_can_use(tmp_path: Path,
     manifest = json.loads((out / "gridsim-output.json").read_text())
     assert manifest["command"] == "calls fit"
     assert sorted(manifest["files"]) == sorted(
-        ["incidents.toml", "fit.json", "calls_by_hour.png", "on_scene_qq.png",
-         "handling_delay_qq.png"])
+        ["incidents.toml", "scenario.toml", "fit.json", "calls_by_hour.png",
+         "on_scene_qq.png", "handling_delay_qq.png"])
+    runnable = load_scenario(out / "scenario.toml")  # the merged scenario loads as it is
+    assert runnable.police.dispatch_delay_s_by_priority is not None
     payload = json.loads((out / "fit.json").read_text())
     assert payload["generator"].startswith("gridsim")
     assert payload["period"] == {

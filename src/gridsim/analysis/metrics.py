@@ -201,13 +201,15 @@ def police_summary(records: SimulationRecords, police_arrival_s: np.ndarray,
 
 def run_warnings(summary: dict[str, Any]) -> list[str]:
     """Return one line for each way a run's summary says nothing useful (else none)."""
+    inputs = list((summary.get("replay") or {}).get("warnings", []))  # a replayed log's
     if summary["incidents"] == 0:
-        return ["the run drew no incidents, so there are no response times; raise "
+        return [*inputs, "the run drew no incidents, so there are no response times; raise "
                 "incidents.*.rate_per_day or duration_days"]
     if summary["answered"] == 0:
-        return [f"no responder reached any of the {summary['incidents']:,} incidents; check "
-                "the responder counts and shifts and each incident type's responders"]
-    return []
+        return [*inputs, f"no responder reached any of the {summary['incidents']:,} "
+                "incidents; check the responder counts and shifts and each incident type's "
+                "responders"]
+    return inputs
 
 
 def summary_value(summary: dict[str, Any], metric: str) -> float:

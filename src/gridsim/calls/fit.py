@@ -11,6 +11,7 @@ when it fits badly. Per priority: the call-handling delay, received to first dis
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
@@ -42,6 +43,7 @@ FITTED_KEYS = ("rate_per_day", "hourly_profile", "day_of_week", "district_weight
                "on_scene_s")
 NEW_TYPE_DEFAULTS: dict[str, Any] = {"responders": ["police"]}  # a type the scenario lacks
 DEFAULT_ON_SCENE = Duration(dist="lognormal", mean_s=1800.0, cv=0.5)
+MIN_CALLS = 30  # fewer calls than this behind a fit: it is rough (a warning, and in fit.json)
 
 
 def locator_of(scenario: Scenario, what: str = "--scenario") -> DistrictLocator:
@@ -232,6 +234,9 @@ def _fit_handling(log: CallLog, alpha: float) -> tuple[dict[str, Any], dict[int,
                                      "received", "dispatched")
         fits[str(priority)] = {"calls": int(rows.sum()), "excluded": excluded,
                                **fit_duration(delay, alpha)}
+        if 0 < delay.shape[0] < MIN_CALLS:
+            fits[str(priority)]["rough"] = (f"fitted from {delay.shape[0]} calls with both "
+                                            f"times, fewer than {MIN_CALLS}: see its CI")
         samples[priority] = delay
     unknown = int((log.priority == 0).sum())
     if unknown:
@@ -273,7 +278,9 @@ def fit_duration(x: np.ndarray, alpha: float) -> dict[str, Any]:
     if m >= 2:
         logs = np.log(positive)
         mu, s2 = float(logs.mean()), float(logs.var(ddof=1))
-        out["lognormal"] = lognormal_fit(mu, s2, m, alpha)
+        with contextlib.suppress(OverflowError):  # a spread too wide for its CIs: no fit
+            out["lognormal"] = lognormal_fit(mu, s2, m, alpha)
+    if "lognormal" in out:
         if s2 > 0:
             ks = float(stats.kstest(logs, "norm", args=(mu, math.sqrt(s2))).statistic)
         else:
@@ -492,7 +499,8 @@ def _handling_lines(fits: dict[str, Any], scenario: Scenario, pct: int,
                      f"{_num(written['mean_s'])} s{interval}, cv {_num(written['cv'], 3)} "
                      f"({written['from']}); median "
                      f"{_num(fit['quantiles_s']['p50']['value'], 3)} s, p90 "
-                     f"{_num(fit['quantiles_s']['p90']['value'], 3)} s")
+                     f"{_num(fit['quantiles_s']['p90']['value'], 3)} s"
+                     + (f"; ROUGH: fewer than {MIN_CALLS} calls" if fit.get("rough") else ""))
     return ["# Call handling (received to the first unit dispatched), by priority 1..5:",
             *notes,
             "# merge this key into the scenario's [police] table:",

@@ -23,6 +23,8 @@ from gridsim.scenario.load import describe_validation_error
 TIME_KEYS = ("received", "dispatched", "en_route", "on_scene", "cleared")
 EPOCH_FORMATS = {"epoch_s": 1.0, "epoch_ms": 1e-3}  # seconds per unit
 ColumnName = Annotated[str, Field(min_length=1)]
+# times from, and before: a call log's plausible dates (calls.validate leaves out the rest)
+TIME_WINDOW = (datetime.date(1970, 1, 1), datetime.date(2100, 1, 1))
 
 
 class _Model(BaseModel):
@@ -106,6 +108,9 @@ class Period(_Model):
     def _check(self) -> Period:
         if not self.start < self.end:
             raise ValueError("start: must be before end (end is the first day left out)")
+        if not TIME_WINDOW[0] <= self.start < self.end <= TIME_WINDOW[1]:
+            raise ValueError("start: the period must lie within 1970-01-01 to 2100-01-01 "
+                             "(times outside are not used)")
         return self
 
 

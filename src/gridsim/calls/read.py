@@ -23,6 +23,14 @@ import pyarrow.csv as pv
 import pyarrow.parquet as pq
 
 from gridsim.calls.mapping import EPOCH_FORMATS, TIME_KEYS, Mapping, type_key
+from gridsim.calls.validate import (
+    FAR_OFF,
+    OUTSIDE,
+    checked_table,
+    far_off,
+    malformed_lines_decoded,
+    outside_window,
+)
 from gridsim.core.errors import InputError
 from gridsim.core.units import SECONDS_PER_DAY
 
@@ -126,11 +134,13 @@ def read_calls(path: str | Path, mapping: Mapping, mapping_source: str = "the ma
     fmt = mapping.format or _format_of(path, mapping_source)
     columns = mapping.columns.used()
     if fmt == "csv":
-        table, row_number, malformed = _read_csv(path, mapping, columns, mapping_source)
+        with malformed_lines_decoded(path, mapping.csv.encoding, mapping_source):
+            table, row_number, malformed = _read_csv(path, mapping, columns, mapping_source)
     else:
         table, row_number, malformed = _read_parquet(path, columns, mapping_source)
-    return _build(table, row_number, malformed, str(path), mapping, mapping_source,
-                  "line" if fmt == "csv" else "row")
+    log = _build(table, row_number, malformed, str(path), mapping, mapping_source,
+                 "line" if fmt == "csv" else "row")  # then a period from the log's dates:
+    return log if mapping.period is not None else log.drop(far_off(log.received_s), FAR_OFF)
 
 
 def _format_of(path: Path, mapping_source: str) -> str:
@@ -196,6 +206,7 @@ def _read_parquet(path: Path, columns: dict[str, str], mapping_source: str
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)}); check "
                          "the file") from None
+    table = checked_table(table, columns, path, mapping_source)
     return table, np.arange(1, table.num_rows + 1, dtype=np.int64), Rows(0, ())
 
 
@@ -235,6 +246,7 @@ def _build(table: pa.Table, row_number: np.ndarray, malformed: Rows, source: str
             times[key], unreadable[key] = _epoch_seconds(
                 column(name), text[name], mapping, f"{source}: columns.{key} ({name!r})",
                 mapping_source)
+    outside = outside_window(times)  # blanked, and counted below
     type_code, unknown = _type_codes(text[cols.type], mapping, out)
     lat, lon, place_given = _location(column, text, mapping)
     priority, bad_priority = _priorities(text, mapping, n)
@@ -261,7 +273,9 @@ def _build(table: pa.Table, row_number: np.ndarray, malformed: Rows, source: str
     call_priority = groups.first(priority, priority > 0, 0)
 
     area = mapping.area
-    checks = [("no received time", np.isnan(received) & ~groups.any(unreadable["received"])),
+    checks = [("no received time", np.isnan(received) & ~groups.any(
+                  unreadable["received"] | outside["received"])),
+              (f"received time {OUTSIDE}", np.isnan(received) & groups.any(outside["received"])),
               ("unreadable received time", np.isnan(received))]
     if mapping.period is not None:
         local = local_seconds(received, mapping.timezone)
@@ -292,6 +306,8 @@ def _build(table: pa.Table, row_number: np.ndarray, malformed: Rows, source: str
     for key in TIME_KEYS:
         _tally(incomplete, f"unreadable {key} time (left blank)",
                row_number[unreadable[key] & kept_rows])
+        _tally(incomplete, f"{key} time {OUTSIDE} (left blank)",
+               row_number[outside[key] & kept_rows])
     if cols.priority is not None:
         blank = ~pc.is_valid(text[cols.priority]).to_numpy(zero_copy_only=False)
         _tally(incomplete, "unreadable priority (left blank)",
@@ -419,7 +435,7 @@ def _text(values: pa.Array) -> pa.Array:
 def _numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Return ``values`` as float64 (NaN: blank or not a number) and where one was unreadable."""
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
-        number = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        number = values.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         return np.asarray(number, dtype=float), np.zeros(len(values), dtype=bool)
     text = _text(values)
     ok = pc.fill_null(pc.match_substring_regex(text, rf"^{_NUMBER}$"), False)
@@ -470,7 +486,8 @@ def _epoch_seconds(raw: pa.Array, text: pa.Array, mapping: Mapping, where: str,
 def _timestamp_seconds(values: pa.Array) -> np.ndarray:
     """Return a timestamp array as float epoch seconds (NaN: null)."""
     unit = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[values.type.unit]
-    ints = values.cast(pa.int64()).cast(pa.float64()).to_numpy(zero_copy_only=False)
+    ints = values.cast(pa.int64()).cast(pa.float64(), safe=False).to_numpy(
+        zero_copy_only=False)
     return np.asarray(ints, dtype=float) * unit
 
 
@@ -560,8 +577,8 @@ def _priorities(text: dict[str, pa.Array], mapping: Mapping, n: int
         key = type_key(value)
         if table is not None and key in table:
             return table[key]
-        whole = key.removesuffix(".0")
-        return int(whole) if whole.isdigit() and 1 <= int(whole) <= 5 else -1
+        whole = key.removesuffix(".0").lstrip("0")
+        return int(whole) if whole in ("1", "2", "3", "4", "5") else -1
 
     codes = _lookup_codes(text[name], lookup, 0)
     return np.maximum(codes, 0), codes < 0

@@ -21,6 +21,7 @@ import numpy as np
 
 from gridsim.calls.mapping import Mapping, load_mapping
 from gridsim.calls.read import CallLog, Rows, local_seconds, read_calls
+from gridsim.calls.validate import FAR_OFF, far_off_warning
 from gridsim.city.locate import DistrictLocator
 from gridsim.core.errors import InputError
 from gridsim.core.rng import stream
@@ -56,28 +57,7 @@ def replay_calls(scenario: Scenario, world: World, seed: int,
     config = scenario.replay
     if config is None:
         raise ValueError("the scenario has no [replay] section")
-    if given is None:
-        mapping = _mapping(config, scenario)
-        log = read_calls(_existing(config.log, "log", "the CAD export"), mapping,
-                         config.mapping)
-    else:
-        mapping, log = given
-    if log.calls == 0:
-        raise InputError(f"replay.log: {config.log}: no usable call (rows left out: "
-                         f"{_reasons(log.dropped)}); check the log and replay.mapping")
-    calls_read = log.calls
-    node, distance_m = DistrictLocator.of_nodes(
-        world.scenario, world.network.xy_m, world.node_lat_lon, world.node_district, "replay"
-    ).nearest(log.lat, log.lon)
-    far = distance_m > config.snap_max_m
-    log = log.drop(far, f"farther than replay.snap_max_m ({config.snap_max_m:g} m) from a "
-                        "road node")
-    node, distance_m = node[~far], distance_m[~far]
-    if log.calls == 0:
-        raise InputError(f"replay.log: {config.log}: no call lies within replay.snap_max_m "
-                         f"({config.snap_max_m:g} m) of {scenario.name}'s roads; check the "
-                         "location columns, or raise replay.snap_max_m")
-
+    mapping, log, calls_read, node, distance_m = _snapped_calls(scenario, world, given)
     local = local_seconds(log.received_s, log.timezone)  # wall clock: hours as logged
     day_abs = np.floor(local / SECONDS_PER_DAY).astype(np.int64)
     if mapping.period is not None:
@@ -123,7 +103,7 @@ def replay_calls(scenario: Scenario, world: World, seed: int,
         "rows_left_out": _rows_json(log.dropped),
         "rows_incomplete": _rows_json(log.incomplete),
         "calls_read": calls_read,
-        "calls_too_far": int(far.sum()),
+        "calls_too_far": calls_read - log.calls,
         "calls_beyond_run": beyond,
         "calls_used": incidents.count,
         "on_scene_from_log": int(logged.sum()),
@@ -132,20 +112,65 @@ def replay_calls(scenario: Scenario, world: World, seed: int,
                    "p90": _round(np.quantile(snap_m, 0.9)) if snap_m.size else None,
                    "max": _round(snap_m.max()) if snap_m.size else None},
     }
+    warnings = replay_warnings(log)
+    if warnings:  # (only then: a clean log's summary is as before)
+        facts["warnings"] = warnings
     return ReplayedCalls(incidents=incidents, log=log, call=pick, log_day=day[pick],
                          snap_m=snap_m, on_scene_logged=logged, facts=facts)
 
 
-def check_replay(scenario: Scenario) -> str:
-    """Read ``scenario``'s replay log and mapping; return what was read (for validate)."""
+def check_replay(scenario: Scenario, world: World) -> tuple[str, list[str]]:
+    """Return what ``scenario``'s replay log gives on ``world`` and its warnings (validate).
+
+    The checks are the run's: a log none of whose calls can be replayed is an error.
+    """
     config = scenario.replay
     if config is None:
-        return ""
-    mapping = _mapping(config, scenario)
-    log = read_calls(_existing(config.log, "log", "the CAD export"), mapping, config.mapping)
+        return "", []
+    log = _snapped_calls(scenario, world)[1]
     left_out = sum(rows.n for rows in log.dropped.values())
     return (f"{log.calls:,} calls to replay from {Path(config.log).name} "
-            f"({left_out:,} rows left out)")
+            f"({left_out:,} rows left out)"), replay_warnings(log)
+
+
+def replay_warnings(log: CallLog) -> list[str]:
+    """Return a warning for each thing in the replayed ``log`` a user should look at."""
+    far = log.dropped.get(FAR_OFF)
+    return [] if far is None else [
+        f"replay.log: {log.source}: {far_off_warning(far.n, far.first, log.row_label)}"]
+
+
+def _snapped_calls(scenario: Scenario, world: World,
+                   given: tuple[Mapping, CallLog] | None = None
+                   ) -> tuple[Mapping, CallLog, int, np.ndarray, np.ndarray]:
+    """Return the mapping, the calls near the roads, the calls read, nodes and distances.
+
+    Each call kept has its nearest road node and the distance to it (m). A log with no
+    call to replay is one error line. ``given``: the mapping and log already read.
+    """
+    config = scenario.replay
+    assert config is not None
+    if given is None:
+        mapping = _mapping(config, scenario)
+        log = read_calls(_existing(config.log, "log", "the CAD export"), mapping,
+                         config.mapping)
+    else:
+        mapping, log = given
+    if log.calls == 0:
+        raise InputError(f"replay.log: {config.log}: no usable call (rows left out: "
+                         f"{_reasons(log.dropped)}); check the log and replay.mapping")
+    calls_read = log.calls
+    node, distance_m = DistrictLocator.of_nodes(
+        world.scenario, world.network.xy_m, world.node_lat_lon, world.node_district, "replay"
+    ).nearest(log.lat, log.lon)
+    far = distance_m > config.snap_max_m
+    log = log.drop(far, f"farther than replay.snap_max_m ({config.snap_max_m:g} m) from a "
+                        "road node")
+    if log.calls == 0:
+        raise InputError(f"replay.log: {config.log}: no call lies within replay.snap_max_m "
+                         f"({config.snap_max_m:g} m) of {scenario.name}'s roads; check the "
+                         "location columns, or raise replay.snap_max_m")
+    return mapping, log, calls_read, node[~far], distance_m[~far]
 
 
 def _mapping(config: Replay, scenario: Scenario) -> Mapping:

@@ -14,11 +14,12 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from gridsim.calls.check import run_check
-from gridsim.calls.fit import fit_calls, locator_of, written_mean_ci
+from gridsim.calls.fit import MIN_CALLS, fit_calls, locator_of, written_mean_ci
 from gridsim.calls.fleet_fit import fit_fleets
 from gridsim.calls.mapping import Mapping, Period, load_mapping
 from gridsim.calls.read import CallLog, Rows, read_calls
 from gridsim.calls.scenario_out import fitted_scenario_text
+from gridsim.calls.validate import FAR_OFF, far_off_warning
 from gridsim.cli.check_tables import print_check, print_fleets
 from gridsim.cli.common import Interrupted, warn
 from gridsim.cli.parser import EXIT_OK
@@ -36,8 +37,6 @@ from gridsim.report.check_figure import check_figures
 from gridsim.scenario import load_scenario
 from gridsim.scenario.load import parse_scenario, read_scenario_text
 from gridsim.world.build import build_world
-
-MIN_CALLS = 30  # fewer calls of a type than this: say the fit is rough
 
 
 def calls_command(args: argparse.Namespace) -> int:
@@ -191,6 +190,14 @@ def _print(log: CallLog, payload: dict[str, Any]) -> None:
     if few:
         print(f"gridsim: warning: fewer than {MIN_CALLS} calls behind {', '.join(few)}: "
               "their fits are rough (see the CIs)", file=sys.stderr)
+    rough = [f"{p} ({fit['n']})" for p, fit in payload["handling_delay_s"].items()
+             if fit.get("rough")]
+    if rough:
+        warn(f"fewer than {MIN_CALLS} calls with both times behind the handling delay of "
+             f"priority {', '.join(rough)}: rough (see the CIs in fit.json)")
+    if FAR_OFF in log.dropped:
+        far = log.dropped[FAR_OFF]
+        warn(far_off_warning(far.n, far.first, log.row_label))
 
 
 def _rows(rows: Rows, label: str) -> str:

@@ -123,10 +123,13 @@ def _validate(args: argparse.Namespace) -> int:
         if scenario.city.osm is not None:  # the files too: import them (cached for the run)
             source = build_world(scenario).city_source
             imported = f", {source['nodes']:,} road nodes from {Path(source['file']).name}"
-        if scenario.replay is not None:
+        if scenario.replay is not None:  # the run's checks: the calls snapped to its roads
             from gridsim.calls.replay import check_replay
 
-            imported += f", {check_replay(scenario)}"
+            replayed, warnings = check_replay(scenario, build_world(scenario))
+            for line in warnings:
+                warn(f"{path}: {line}")
+            imported += f", {replayed}"
         print(f"{path}: ok ({scenario.name}, {len(scenario.incidents)} incident types, "
               f"{scenario.duration_days:g} days{imported})")
     return EXIT_OK

@@ -52,6 +52,7 @@ MIN_ROWS = 30  # fewer intervals than this: fitted, but flagged as thin
 PLAN_COVER = 0.95  # plans kept per type and priority: the commonest, until this share
 MAX_PLANS = 8
 SMOOTHING = 0.1  # weight of the de-rounding's smoothness prior (see ``deconvolved``)
+DECONVOLVED_MINUTES = 60  # intervals shorter than this are solved for; longer ones spread
 FIT_SEED = 20_180_101  # the de-rounding draws: fixed, so a fit is reproducible
 
 
@@ -69,8 +70,34 @@ def derounded(interval_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def deconvolved(minutes: np.ndarray) -> dict[str, Any]:
-    """Return an empirical ``Duration`` of intervals logged to the minute (whole minutes)."""
-    counts = np.bincount(minutes.astype(np.int64))
+    """Return an empirical ``Duration`` of intervals logged to the minute (whole minutes).
+
+    The first ``DECONVOLVED_MINUTES`` are solved for (see the module's note); longer
+    intervals, where a minute hardly matters, are spread evenly within their minute.
+    """
+    minutes = minutes.astype(np.int64)
+    short = minutes < DECONVOLVED_MINUTES
+    share_short = float(short.mean())
+    knots_s, cdf = np.zeros(1), np.zeros(1)
+    if short.any():
+        body = _minute_masses(minutes[short])
+        knots_s = np.arange(body.shape[0] + 1) * SECONDS_PER_MINUTE
+        cdf = np.r_[0.0, np.cumsum(body)] / body.sum() * share_short
+    if not short.all():  # the tail: each at a uniform point of its minute (sorted)
+        tail_s = np.sort(minutes[~short] * SECONDS_PER_MINUTE + SECONDS_PER_MINUTE * (
+            np.arange(int((~short).sum())) + 0.5) / max(int((~short).sum()), 1) % 1.0)
+        knots_s = np.r_[knots_s, tail_s]
+        cdf = np.r_[cdf, share_short + (1.0 - share_short) * np.arange(1, tail_s.size + 1)
+                    / tail_s.size]
+    keep = np.r_[True, np.diff(cdf) > 1e-12]  # strictly rising for the inversion
+    quantiles = np.interp(P_GRID, cdf[keep], knots_s[keep])
+    return {"dist": "empirical", "p": P_GRID.tolist(),
+            "quantiles_s": np.maximum.accumulate(np.round(quantiles, 1)).tolist()}
+
+
+def _minute_masses(minutes: np.ndarray) -> np.ndarray:
+    """Return the true masses of each minute [j, j + 1) behind whole-minute intervals."""
+    counts = np.bincount(minutes)
     logged = np.cumsum(counts) / counts.sum()  # G(k) = P(D <= k)
     k = counts.shape[0]
     # G(k) = sum_{j<k} m_j + m_k / 2 for the true masses m_j of minute [j, j + 1)
@@ -85,14 +112,9 @@ def deconvolved(minutes: np.ndarray) -> dict[str, Any]:
         targets.append(np.zeros(k - 2))
     rows.append(np.full((1, k), 10.0))  # and the masses sum to one
     targets.append(np.array([10.0]))
-    design, target = np.vstack(rows), np.concatenate(targets)
-    masses = optimize.lsq_linear(design, target, bounds=(0.0, 1.0)).x
-    cdf = np.r_[0.0, np.cumsum(masses)] / masses.sum()
-    knots_s = np.arange(k + 1) * SECONDS_PER_MINUTE
-    keep = np.r_[True, np.diff(cdf) > 1e-12]  # strictly rising for the inversion
-    quantiles = np.interp(P_GRID, cdf[keep], knots_s[keep])
-    return {"dist": "empirical", "p": P_GRID.tolist(),
-            "quantiles_s": np.maximum.accumulate(np.round(quantiles, 1)).tolist()}
+    masses: np.ndarray = optimize.lsq_linear(np.vstack(rows), np.concatenate(targets),
+                                             bounds=(0.0, 1.0)).x
+    return masses
 
 
 def empirical(values_s: np.ndarray) -> dict[str, Any]:

@@ -279,7 +279,7 @@ def test_replay_and_validate_agree_on_every_log(log: tuple[str, bytes | pa.Table
             return
         scenario = replay_scenario(small_scenario, *written)
         outcomes = []
-        for action in (lambda: check_replay(scenario, small_world),
+        for action in (lambda: check_replay(scenario),
                        lambda: replay_calls(scenario, small_world, scenario.seed),
                        lambda: replay_calls(scenario, small_world, scenario.seed + 1)):
             try:

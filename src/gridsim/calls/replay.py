@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gridsim.calls.fit import locator_of
 from gridsim.calls.mapping import Mapping, load_mapping
 from gridsim.calls.read import CallLog, Rows, local_seconds, read_calls
 from gridsim.calls.validate import FAR_OFF, far_off_warning
@@ -57,7 +58,8 @@ def replay_calls(scenario: Scenario, world: World, seed: int,
     config = scenario.replay
     if config is None:
         raise ValueError("the scenario has no [replay] section")
-    mapping, log, calls_read, node, distance_m = _snapped_calls(scenario, world, given)
+    mapping, log, calls_read, node, distance_m = _snapped_calls(
+        scenario, _world_locator(world), given)
     local = local_seconds(log.received_s, log.timezone)  # wall clock: hours as logged
     day_abs = np.floor(local / SECONDS_PER_DAY).astype(np.int64)
     if mapping.period is not None:
@@ -119,18 +121,25 @@ def replay_calls(scenario: Scenario, world: World, seed: int,
                          snap_m=snap_m, on_scene_logged=logged, facts=facts)
 
 
-def check_replay(scenario: Scenario, world: World) -> tuple[str, list[str]]:
-    """Return what ``scenario``'s replay log gives on ``world`` and its warnings (validate).
+def check_replay(scenario: Scenario) -> tuple[str, list[str]]:
+    """Return what ``scenario``'s replay log gives on its city and its warnings (validate).
 
-    The checks are the run's: a log none of whose calls can be replayed is an error.
+    The checks are the run's: a log none of whose calls can be replayed is an error. The
+    calls are snapped to the city's road nodes (no catchments are built).
     """
     config = scenario.replay
     if config is None:
         return "", []
-    log = _snapped_calls(scenario, world)[1]
+    log = _snapped_calls(scenario, locator_of(scenario, "replay"))[1]
     left_out = sum(rows.n for rows in log.dropped.values())
     return (f"{log.calls:,} calls to replay from {Path(config.log).name} "
             f"({left_out:,} rows left out)"), replay_warnings(log)
+
+
+def _world_locator(world: World) -> DistrictLocator:
+    """Return the locator of a built world's road nodes."""
+    return DistrictLocator.of_nodes(world.scenario, world.network.xy_m, world.node_lat_lon,
+                                    world.node_district, "replay")
 
 
 def replay_warnings(log: CallLog) -> list[str]:
@@ -140,7 +149,7 @@ def replay_warnings(log: CallLog) -> list[str]:
         f"replay.log: {log.source}: {far_off_warning(far.n, far.first, log.row_label)}"]
 
 
-def _snapped_calls(scenario: Scenario, world: World,
+def _snapped_calls(scenario: Scenario, locator: DistrictLocator,
                    given: tuple[Mapping, CallLog] | None = None
                    ) -> tuple[Mapping, CallLog, int, np.ndarray, np.ndarray]:
     """Return the mapping, the calls near the roads, the calls read, nodes and distances.
@@ -160,9 +169,7 @@ def _snapped_calls(scenario: Scenario, world: World,
         raise InputError(f"replay.log: {config.log}: no usable call (rows left out: "
                          f"{_reasons(log.dropped)}); check the log and replay.mapping")
     calls_read = log.calls
-    node, distance_m = DistrictLocator.of_nodes(
-        world.scenario, world.network.xy_m, world.node_lat_lon, world.node_district, "replay"
-    ).nearest(log.lat, log.lon)
+    node, distance_m = locator.nearest(log.lat, log.lon)
     far = distance_m > config.snap_max_m
     log = log.drop(far, f"farther than replay.snap_max_m ({config.snap_max_m:g} m) from a "
                         "road node")

@@ -126,7 +126,7 @@ def _validate(args: argparse.Namespace) -> int:
         if scenario.replay is not None:  # the run's checks: the calls snapped to its roads
             from gridsim.calls.replay import check_replay
 
-            replayed, warnings = check_replay(scenario, build_world(scenario))
+            replayed, warnings = check_replay(scenario)
             for line in warnings:
                 warn(f"{path}: {line}")
             imported += f", {replayed}"

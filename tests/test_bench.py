@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from gridsim import World
+from gridsim.cli.calls import calls_fit
 from gridsim.cli.main import main
 from gridsim.demand.incidents import generate_incidents
-from gridsim.validation.bench import BENCH_KEYS, check_goals, city_year, simpy_us_per_event
+from gridsim.validation.bench import (
+    BENCH_KEYS,
+    check_goals,
+    city_year,
+    simpy_us_per_event,
+    timed_real_city,
+)
 from gridsim.validation.naive import naive_seconds, road_graph
 
 
@@ -29,6 +36,7 @@ def test_goals_are_judged_on_the_right_side() -> None:
         "scale_2x_ratio": 2.3, "volunteer_2x_ratio": 1.0, "setup_s": {"cold": 30, "warm": 6},
         "city_year_s": 80.0, "osm_import_s": {"cold": 181.0, "warm": 4.0},
         "osm_import_peak_rss_mb": 3999.0, "calls_fit_s": 61.0, "calls_fit_peak_rss_mb": 1000.0,
+        "real_city": {"calls_fit_s": 19.0, "point_ratio": 2.1},
     }
     verdicts = check_goals(figures)
     assert verdicts["overhead_vs_simpy"] and verdicts["speedup_vs_naive"]
@@ -36,6 +44,14 @@ def test_goals_are_judged_on_the_right_side() -> None:
     assert not verdicts["osm_import_s.cold"] and verdicts["osm_import_s.warm"]
     assert verdicts["osm_import_peak_rss_mb"]
     assert not verdicts["calls_fit_s"] and verdicts["calls_fit_peak_rss_mb"]
+    assert verdicts["real_city.calls_fit_s"] and not verdicts["real_city.point_ratio"]
+
+
+@pytest.mark.slow
+def test_a_calibration_point_on_the_real_city_costs_no_more_than_a_run(tmp_path: Path) -> None:
+    figures = timed_real_city(calls_fit, str(tmp_path))
+    assert figures["calls_fit_s"] <= 20.0
+    assert figures["point_ratio"] <= 2.0
 
 
 def test_a_short_year_counts_the_per_run_cost_once() -> None:

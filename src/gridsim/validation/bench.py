@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import resource
 import tempfile
 import time
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from gridsim.api import run
 from gridsim.calls.example import write_example
 from gridsim.city.osm_export import write_osm
 from gridsim.city.synthetic import city_origin
@@ -36,13 +38,13 @@ from gridsim.demand.incidents import generate_incidents
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.sim.engine import simulate
 from gridsim.validation.naive import naive_seconds, road_graph
-from gridsim.world.build import build_world
+from gridsim.world.build import WORLDS, build_world
 
 BENCH_KEYS = (
     "simpy_us_per_event", "naive_us_per_incident", "gridsim_us_per_incident", "city_year_s",
     "setup_s", "peak_rss_mb", "scale_2x_ratio", "volunteer_2x_ratio", "speedup_vs_naive",
     "overhead_vs_simpy", "osm_import_s", "osm_import_peak_rss_mb", "calls_fit_rows",
-    "calls_fit_s", "calls_fit_peak_rss_mb",
+    "calls_fit_s", "calls_fit_peak_rss_mb", "real_city",
 )
 GOALS = {  # key: (comparison, bound) from the city-year issue
     "overhead_vs_simpy": ("<=", 100.0),
@@ -58,7 +60,15 @@ GOALS = {  # key: (comparison, bound) from the city-year issue
     "osm_import_peak_rss_mb": ("<=", 4000.0),
     "calls_fit_s": ("<=", 60.0),  # a city-year CAD export (issue 13)
     "calls_fit_peak_rss_mb": ("<=", 2000.0),
+    # the real-city issue (28): calls fit on the San Francisco year, and a calibration
+    # point on the imported city against a plain run of it
+    "real_city.calls_fit_s": ("<=", 20.0),
+    "real_city.point_ratio": ("<=", 2.0),
 }
+# the San Francisco example of the repository (scenarios/; not in an installed wheel)
+SF_SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
+SF_LOG = SF_SCENARIOS / "data" / "sf" / "sffd-calls-2018-ne-neighbourhoods.csv.gz"
+SF_OVERRIDE = "unit_dispatch.travel_by_priority.1.factor=0.9"  # what a calibration varies
 # day, about 1,050,000 unit rows (the issue's million-row city-year log)
 CALLS_EXPORT = (365, 7.5)
 BENCH_SEED = 1
@@ -175,6 +185,34 @@ def timed_calls_fit(calls_fit: CallsFitCommand, folder: str) -> dict[str, float]
     return {"rows": rows, "wall_s": wall_s, "peak_rss_mb": peak_kb / 1024.0}
 
 
+def timed_real_city(calls_fit: CallsFitCommand, folder: str) -> dict[str, float]:
+    """Return seconds of calls fit on the SF year, a run of the fitted city, and a point.
+
+    The road import is cached first (the fit is timed warm, as a planner's second fit);
+    the plain run loads its world as ``gridsim run`` does; the calibration point changes a
+    drive factor and reuses the process's world, as a calibration's worker does.
+    """
+    city = SF_SCENARIOS / "san-francisco-city.toml"
+    mapping = SF_LOG.parent / "mapping.toml"
+    build_world(load_scenario(city))
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        calls_fit(SF_LOG, mapping, Path(folder) / "sf-fit", str(city))
+    fit_s = time.perf_counter() - started
+    fitted = Path(folder) / "sf-fit" / "scenario.toml"
+    scenario = load_scenario(fitted)
+    started = time.perf_counter()
+    run(scenario, seed=BENCH_SEED, world=build_world(scenario))
+    run_s = time.perf_counter() - started
+    WORLDS.get(scenario)  # the worker's world, held from its first point
+    point = load_scenario(fitted, [SF_OVERRIDE])
+    started = time.perf_counter()
+    run(point, seed=BENCH_SEED, world=WORLDS.get(point))
+    point_s = time.perf_counter() - started
+    return {"calls_fit_s": round(fit_s, 2), "run_s": round(run_s, 2),
+            "point_s": round(point_s, 2), "point_ratio": round(point_s / run_s, 3)}
+
+
 def _write_export(folder: str, days: int, scale: float) -> dict[str, float]:
     """Write the example CAD export generator's log of ``days`` at ``scale`` into ``folder``."""
     write_example(Path(folder), days, scale, BENCH_SEED)
@@ -227,6 +265,11 @@ def run_bench(plan: BenchPlan, say: Callable[[str], None], calls_fit: CallsFitCo
         _in_child(_write_export, export, days, scale)
         fit = _in_child(timed_calls_fit, calls_fit, export)
 
+        say("real city: calls fit on the San Francisco year, a run of the fitted city, and a "
+            "calibration point on it")
+        real_city = (_in_child(timed_real_city, calls_fit, cache_dir) if SF_LOG.is_file()
+                     else {"calls_fit_s": math.nan, "point_ratio": math.nan})
+
         say(f"gridsim: the default scenario for {plan.year_days} days")
         year = _in_child(timed_run, [f"duration_days={plan.year_days}"], cache_dir)
         gridsim_us = year["wall_s"] / year["incidents"] * 1e6
@@ -269,6 +312,7 @@ def run_bench(plan: BenchPlan, say: Callable[[str], None], calls_fit: CallsFitCo
         "calls_fit_rows": int(fit["rows"]),
         "calls_fit_s": round(fit["wall_s"], 2),
         "calls_fit_peak_rss_mb": round(fit["peak_rss_mb"], 1),
+        "real_city": real_city,
     }
 
 

@@ -30,7 +30,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gridsim.core.errors import InputError
+from gridsim.core.files import read_regular
 from gridsim.scenario.load import describe_validation_error
+
+MAX_TARGETS_BYTES = 1e6  # a targets file is a page of TOML
 
 
 class _Model(BaseModel):
@@ -85,11 +88,10 @@ class Targets(_Model):
 def load_targets(path: str | Path) -> Targets:
     """Return the targets file at ``path``; any fault is one ``InputError`` line."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such targets file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    raw = read_regular(path, "give the targets file (--targets)", MAX_TARGETS_BYTES)
+    try:  # a device or FIFO is refused above, so reading never blocks
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise InputError(f"{path}: cannot read it ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: invalid TOML: {exc}") from None

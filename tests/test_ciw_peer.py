@@ -47,11 +47,11 @@ ciw = pytest.importorskip("ciw")
 Distribution: Any = ciw.dists.Distribution
 
 REPS = 6  # each side, default run
-# calls per replication in the default run (the slow test and the docs table: 20,000). The
-# Welch tolerance shrinks with the sample, and at 5,000 every deliberately broken engine
-# below is still far outside it: the on-scene mean off by 15% 2.5-4.7 times the tolerance,
-# units staying on after their shift 9-12 times, the farthest unit sent 2.4-3.6 times (three
-# seed pairs), while the unbroken cases stay within 0.65 of it
+# calls per replication in the default run (the slow test and the docs table: 20,000).
+# The Welch tolerance widens as the sample shrinks, yet at 5,000 every deliberately broken
+# engine below is still far outside it, on three seed pairs: the on-scene mean off by 15%
+# 2.5-4.7 times the tolerance, units staying on after their shift 9-12 times, the farthest
+# unit sent 2.3-3.6 times; the unbroken cases stay within 0.65 of it
 ARRIVALS = 5_000
 SLOW_REPS = 30
 SEED_OURS, SEED_CIW = 11, 12

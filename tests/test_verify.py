@@ -17,11 +17,11 @@ from gridsim.validation.verify import (
     welch_half_width,
 )
 
-# calls per replication in the default run. The t intervals shrink with the sample, and at
-# 5,000 each broken engine below is still at least 3 times the tolerance away from theory
-# at seed 11 (20,000: at least 3.6 times; the types ranked backwards 43 times, a unit never
-# freed 4.8, on-scene 15% too long 3.1, all types at one priority 3.3); the unbroken cases,
-# at 20,000 arrivals as `gridsim verify` runs them, are in the slow set
+# calls per replication in the default run. The t intervals widen as the sample shrinks,
+# yet at 5,000 each broken engine below stays at least 3 times the tolerance away from
+# theory at seed 11 (on-scene 15% too long 3.1 times, all types at one priority 3.3, a unit
+# never freed 4.8, no preemption 12, the farthest unit sent 22, the types ranked backwards
+# 43); the unbroken cases at 20,000, as `gridsim verify` runs them, are in the slow set
 REPS, ARRIVALS, FULL_ARRIVALS = 6, 5_000, 20_000
 
 

@@ -17,8 +17,15 @@ SMALL = ROOT / "scenarios" / "small.toml"
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Give the test session its own, initially empty, disk cache."""
-    folder = tmp_path_factory.mktemp("gridsim-cache")
+    """Give the test run its own, initially empty, disk cache.
+
+    The xdist workers of one run share it (their temporary folders sit side by side in the
+    run's own), so each world is built once per run, not once per worker; the cache's
+    writes are atomic, so two workers building the same world at once are safe.
+    """
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "gridsim-cache"
+    folder.mkdir(exist_ok=True)
     before = os.environ.get("GRIDSIM_CACHE_DIR")
     os.environ["GRIDSIM_CACHE_DIR"] = str(folder)
     yield folder

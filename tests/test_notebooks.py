@@ -1,4 +1,9 @@
-"""The notebooks run from top to bottom, so they cannot rot."""
+"""The notebooks run from top to bottom, so they cannot rot.
+
+They run with ``GRIDSIM_NOTEBOOK_QUICK=1``, which each long notebook reads to run fewer days,
+replications or a smaller city (its first code cell says what), so the test takes seconds;
+unset, as a reader runs them, they run in full.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ def test_there_are_five_notebooks() -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes(path: Path) -> None:
+def test_notebook_executes(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDSIM_NOTEBOOK_QUICK", "1")  # the kernel inherits the environment
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(notebook, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})

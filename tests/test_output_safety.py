@@ -250,7 +250,10 @@ def test_ctrl_c_on_a_parallel_sweep_is_one_line_from_the_parent_only(tmp_path: P
          "--out", str(tmp_path / "sweep")],
         stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
     )
-    time.sleep(8.0)  # workers are running
+    runs, deadline = tmp_path / "sweep" / "runs", time.monotonic() + 120.0
+    while not any(runs.glob("*.json")):  # workers are running: one has finished a run
+        assert process.poll() is None and time.monotonic() < deadline, "no run finished"
+        time.sleep(0.1)
     os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C does: the whole process group
     _, err = process.communicate(timeout=120)
     assert process.returncode in (0, 130), err

@@ -243,7 +243,9 @@ def _fleet(units: UnitRows, log: CallLog, name: str, station_of: np.ndarray,
         fleet["travel_s_by_priority"] = _by_priority(
             log, log.priority[units.call[source]], units.en_route_s[source],
             units.on_scene_s[source], spans, f"{name} travel")
-    fleet["rows"] = int(rows.sum())
+    never = rows & np.isfinite(units.dispatched_s) & ~np.isfinite(units.on_scene_s)
+    fleet["counts"] = {"rows": int(rows.sum()),
+                       "dispatched_never_on_scene": int(never.sum())}  # cancelled en route
     return fleet
 
 

@@ -99,7 +99,7 @@ def _fleet_tables(fit: dict[str, Any]) -> str:
                                  "fleet; fit.json has the rows behind each figure"))
     fleets = tomlkit.table(is_super_table=True)
     for name, fleet in fit["fleets"].items():
-        fleets.add(name, _table({k: v for k, v in fleet.items() if k != "rows"}))
+        fleets.add(name, _table({k: v for k, v in fleet.items() if k != "counts"}))
     document.add("fleets", fleets)
     document.add("unit_dispatch", _table(fit["unit_dispatch"]))
     return tomlkit.dumps(document).strip()

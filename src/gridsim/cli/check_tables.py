@@ -17,11 +17,13 @@ MIN_CALLS_SHOWN = 200  # groups with fewer calls than this are in check.json onl
 def print_fleets(fit: dict[str, Any]) -> None:
     """Print the fitted fleets (units, turnout, on scene) and the drive model."""
     table = Table(title="Fitted fleets (min; every quantile in scenario.toml, rows in fit.json)")
-    for column in ("fleet", "rows", "stationed", "no station", "turnout p50", "on scene p50",
-                   "on scene p90"):
+    for column in ("fleet", "rows", "never on scene", "stationed", "no station", "turnout p50",
+                   "on scene p50", "on scene p90"):
         table.add_column(column, justify="right")
     for name, fleet in fit["fleets"].items():
-        table.add_row(name, f"{fleet['rows']:,}", str(sum(fleet["units_by_station"].values())),
+        counts = fleet["counts"]
+        table.add_row(name, f"{counts['rows']:,}", f"{counts['dispatched_never_on_scene']:,}",
+                      str(sum(fleet["units_by_station"].values())),
                       str(fleet["units_without_station"]), f"{_median(fleet['turnout_s']):.1f}",
                       f"{_median(fleet['on_scene_s']):.1f}",
                       f"{_quantile(fleet['on_scene_s'], 0.9):.1f}")

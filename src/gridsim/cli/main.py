@@ -58,6 +58,7 @@ from gridsim.report.map_page import write_map_page
 from gridsim.report.results import check_against_world, read_results
 from gridsim.scenario import Scenario, load_scenario
 from gridsim.scenario.guard import check_resources
+from gridsim.scenario.rosters import roster_warnings
 from gridsim.studies.search.study import (
     STRATEGIES,
     build_study,
@@ -117,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _validate(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         scenario = load_scenario(path, args.overrides)
-        for line in check_resources(scenario):
+        for line in [*check_resources(scenario), *roster_warnings(scenario)]:
             warn(f"{path}: {line}")
         imported = ""
         if scenario.city.osm is not None:  # the files too: import them (cached for the run)
@@ -140,7 +141,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = args.out if args.out is not None else default_out_dir(scenario, seed)
     check_output_folder(out_dir)
-    for line in check_resources(scenario):
+    for line in [*check_resources(scenario), *roster_warnings(scenario)]:
         warn(line)
     if scenario.missing_person is not None:
         return _run_search(scenario, seed, out_dir, args.quiet)

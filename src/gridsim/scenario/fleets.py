@@ -102,8 +102,15 @@ class UnitFleet(Model):
         return sum(self.units_by_station.values()) + self.units_without_station
 
     def travel_for(self, priority: int) -> Duration | None:
-        """Return the drawn travel time of a call of ``priority`` (None: none given)."""
-        return self.travel_s_by_priority.get(str(priority), self.travel_s_by_priority.get("any"))
+        """Return the drawn travel time of a call of ``priority`` (None: none given).
+
+        A priority not listed takes "any", else the most urgent listed.
+        """
+        if not self.travel_s_by_priority:
+            return None
+        found: Duration = _by_priority(self.travel_s_by_priority, priority,
+                                       "travel_s_by_priority")
+        return found
 
 
 class ResponsePlan(Model):

@@ -162,3 +162,14 @@ def test_a_bad_period_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--period" in done.stderr
+
+
+def test_a_log_off_the_scenarios_roads_fits_what_needs_no_map(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert calls_fit(LOG, MAPPING, tmp_path / "fit", None, "2018-01-01..2018-02-01") == 0
+    payload = json.loads((tmp_path / "fit" / "fit.json").read_text())
+    assert payload["needs_the_map"] and payload["fleets"]["needs_the_map"]
+    assert payload["types"]["medical"]["rate_per_day"]["value"] > 10  # rates need no map
+    assert not (tmp_path / "fit" / "scenario.toml").exists()
+    assert "district_weights = " not in (tmp_path / "fit" / "incidents.toml").read_text()
+    assert "fitted without the city's map" in capsys.readouterr().err

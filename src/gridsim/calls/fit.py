@@ -42,6 +42,7 @@ LILLIEFORS_1PCT = 1.031
 FITTED_KEYS = ("rate_per_day", "hourly_profile", "day_of_week", "district_weights", "priority",
                "on_scene_s")
 NEW_TYPE_DEFAULTS: dict[str, Any] = {"responders": ["police"]}  # a type the scenario lacks
+NO_DISTRICT = -1  # a call not on the scenario's roads
 DEFAULT_ON_SCENE = Duration(dist="lognormal", mean_s=1800.0, cv=0.5)
 MIN_CALLS = 30  # fewer calls than this behind a fit: it is rough (a warning, and in fit.json)
 
@@ -85,13 +86,17 @@ def fit_calls(log: CallLog, mapping: Mapping, scenario: Scenario,
     locator = locator_of(scenario) if locator is None else locator
     district, distance_m = locator.locate(log.lat, log.lon)
     far = distance_m > mapping.area.max_distance_m
-    log = log.drop(far, f"far from the scenario's roads (over {mapping.area.max_distance_m:g}"
-                        " m from a node; [area] max_distance_m)")
-    district = district[~far]
-    if log.calls == 0:
-        raise InputError(f"{log.source}: no call lies within {mapping.area.max_distance_m:g} m"
-                         f" of {scenario.name}'s roads; check the location columns or "
-                         "--scenario")
+    needs_the_map: list[str] = []
+    if far.all():  # another city's log: fit what needs no map, say what does
+        district = np.full(log.calls, NO_DISTRICT, dtype=np.int64)
+        needs_the_map.append(
+            f"district weights (no call lies within {mapping.area.max_distance_m:g} m of "
+            f"{scenario.name}'s roads: give the log's city as --scenario)")
+    else:
+        log = log.drop(far, f"far from the scenario's roads (over "
+                            f"{mapping.area.max_distance_m:g} m from a node; [area] "
+                            "max_distance_m)")
+        district = district[~far]
     local = local_seconds(log.received_s, log.timezone)
     day_abs = np.floor(local / SECONDS_PER_DAY).astype(np.int64)
     if mapping.period is not None:
@@ -134,6 +139,7 @@ def fit_calls(log: CallLog, mapping: Mapping, scenario: Scenario,
             "unknown_types": log.unknown_types,
         },
         "scenario": scenario.name,
+        "needs_the_map": needs_the_map,
         "timezone": log.timezone,
         "period": {"start": start, "end": _date_text(first_day + days), "days": days,
                    "from": period_from,
@@ -182,14 +188,10 @@ def _fit_type(log: CallLog, rows: np.ndarray, district: np.ndarray, day: np.ndar
                            "scale": "calls in the hour over the day's mean hour (mean 1)"},
         "day_of_week": _weekdays(day, days, weekday_of_day, n, alpha),
     }
-    counts = np.bincount(district, minlength=len(district_names))
-    d_low, d_high = share_ci(counts, n, alpha)
-    result["district_weights"] = {
-        "value": {d: float(c / n) for d, c in zip(district_names, counts, strict=True)},
-        "ci": {d: [float(lo), float(hi)] for d, lo, hi in zip(district_names, d_low, d_high,
-                                                              strict=True)},
-        "counts": {d: int(c) for d, c in zip(district_names, counts, strict=True)},
-        "n": n, "scale": "share of the type's calls"}
+    if (district == NO_DISTRICT).any():  # not on the scenario's roads: not fitted
+        result["district_weights"] = None
+    else:
+        result["district_weights"] = _district_fit(district, district_names, n, alpha)
     priorities = log.priority[rows]
     given = priorities[priorities > 0]
     p_counts = np.bincount(given, minlength=6)[1:6]
@@ -203,6 +205,19 @@ def _fit_type(log: CallLog, rows: np.ndarray, district: np.ndarray, day: np.ndar
     result["on_scene_s"] = {"from": "the first unit on scene to the last unit cleared",
                             "excluded": excluded, **fit_duration(on_scene, alpha)}
     return result, on_scene
+
+
+def _district_fit(district: np.ndarray, district_names: tuple[str, ...], n: int,
+                  alpha: float) -> dict[str, Any]:
+    """Return the shares of a type's calls by district with their CIs."""
+    counts = np.bincount(district, minlength=len(district_names))
+    d_low, d_high = share_ci(counts, n, alpha)
+    return {
+        "value": {d: float(c / n) for d, c in zip(district_names, counts, strict=True)},
+        "ci": {d: [float(lo), float(hi)] for d, lo, hi in zip(district_names, d_low, d_high,
+                                                              strict=True)},
+        "counts": {d: int(c) for d, c in zip(district_names, counts, strict=True)},
+        "n": n, "scale": "share of the type's calls"}
 
 
 def _weekdays(day: np.ndarray, days: int, weekday_of_day: np.ndarray, n: int, alpha: float
@@ -419,11 +434,15 @@ def _type_lines(name: str, fit: dict[str, Any], scenario: Scenario, pct: int,
         lines.append("day_of_week = [" + ", ".join(_num(v, 3) for v in weekdays["value"].values())
                      + "]  # FITTED: Mon..Sun, a weekday's daily rate over the mean (set "
                      "start_weekday to the run's first day); CIs in fit.json")
-    shares = fit["district_weights"]["value"]
-    weights = {d: float(_num(v)) for d, v in shares.items() if v > 0}
-    left_out = "" if len(weights) == len(shares) else " (the districts left out had none)"
-    lines.append(f"district_weights = {_inline(weights)}  # FITTED: share of its calls by "
-                 f"district{left_out}")
+    if fit["district_weights"] is None:
+        lines.append("# district_weights: not fitted, the calls are not on this scenario's "
+                     "roads (fit.json: needs_the_map)")
+    else:
+        shares = fit["district_weights"]["value"]
+        weights = {d: float(_num(v)) for d, v in shares.items() if v > 0}
+        left_out = "" if len(weights) == len(shares) else " (the districts left out had none)"
+        lines.append(f"district_weights = {_inline(weights)}  # FITTED: share of its calls by "
+                     f"district{left_out}")
     priority = fit["priority"]
     if priority["value"] is not None:
         share = priority["shares"][str(priority["value"])]

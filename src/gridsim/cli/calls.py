@@ -64,12 +64,18 @@ def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
     files: dict[str, Writer] = {
         "incidents.toml": bytes_writer(incidents_text.encode("utf-8"))}
     fleets = None
+    on_the_map = not fit.payload["needs_the_map"]
     if fit.log.units is not None and mapping.columns.unit_type is not None:
-        world = build_world(scenario) if scenario.city.explicit is None else None
+        world = (build_world(scenario) if scenario.city.explicit is None and on_the_map
+                 else None)
         node = locator.nearest(fit.log.lat, fit.log.lon)[0] if world is not None else None
         fleets = fit_fleets(fit.log, mapping, world, node)
         payload["fleets"] = fleets
-    if fleets is None or fleets["unit_dispatch"].get("travel_by_priority"):
+    needs = [*fit.payload["needs_the_map"], *(fleets or {}).get("needs_the_map", [])]
+    if needs:
+        warn("fitted without the city's map: " + "; ".join(needs) + "; scenario.toml is "
+             "written once --scenario names the log's city")
+    elif fleets is None or fleets["unit_dispatch"].get("travel_by_priority"):
         header = [f"Written by gridsim calls fit from {log_path.name} ({payload['period']['start']}"
                   f" to {payload['period']['end']}, end excluded) read with "
                   f"{mapping_path.name}, on the city of {Path(source).name}.",

@@ -16,7 +16,7 @@ MIN_CALLS_SHOWN = 200  # groups with fewer calls than this are in check.json onl
 
 def print_fleets(fit: dict[str, Any]) -> None:
     """Print the fitted fleets (units, turnout, on scene) and the drive model."""
-    table = Table(title="Fitted fleets (min; every quantile in scenario.toml, rows in fit.json)")
+    table = Table(title="Fitted fleets (min; every quantile and row count in fit.json)")
     for column in ("fleet", "rows", "never on scene", "stationed", "no station", "turnout p50",
                    "on scene p50", "on scene p90"):
         table.add_column(column, justify="right")

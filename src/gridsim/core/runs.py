@@ -18,9 +18,12 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gridsim.core.errors import InputError
+from gridsim.core.executors import RunExecutor
 from gridsim.core.files import read_regular
+from gridsim.core.output import write_text_atomic
 
 MAX_RUN_FILE_BYTES = 1e6  # a run file holds a few numbers: a few hundred bytes
 SHOWN = 3  # file names quoted in a warning
@@ -114,3 +117,27 @@ def _read_run(path: Path, metrics: Sequence[str]) -> dict[str, float] | None:
 def _names(names: list[str]) -> str:
     shown = ", ".join(repr(n) for n in names[:SHOWN])
     return shown + (", ..." if len(names) > SHOWN else "")
+
+
+RunKey = tuple[int, int]  # (arm or point, replication)
+
+
+def run_and_save(executor: RunExecutor, task: Callable[[Any], dict[str, float]],
+                 jobs: Sequence[Any], key: Callable[[Any], RunKey],
+                 done: dict[RunKey, dict[str, float]], total: int, folder: Path | None,
+                 name_of: Callable[[int, int], str],
+                 on_progress: Callable[[int, int], None] | None) -> None:
+    """Run ``jobs`` on ``executor``, adding each result to ``done`` as it finishes.
+
+    Each finished run is saved at once as ``folder/runs/name_of(*key(job))`` (no folder:
+    nothing saved), so an interrupted study resumes where it stopped; ``on_progress``
+    is told (runs done, ``total``) before the first and after each.
+    """
+    if on_progress is not None:
+        on_progress(len(done), total)
+    for job, values in executor.map_unordered(task, jobs):
+        done[key(job)] = values
+        if folder is not None:
+            write_text_atomic(folder / "runs" / name_of(*key(job)), json.dumps(values))
+        if on_progress is not None:
+            on_progress(len(done), total)

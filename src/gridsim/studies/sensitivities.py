@@ -47,9 +47,8 @@ from gridsim.core.output import (
     open_resumable_folder,
     parquet_bytes,
     write_bytes_atomic,
-    write_text_atomic,
 )
-from gridsim.core.runs import read_saved_runs
+from gridsim.core.runs import read_saved_runs, run_and_save
 from gridsim.scenario.guard import check_resources
 from gridsim.scenario.load import apply_override, parse_scenario, read_scenario_text
 from gridsim.scenario.schema import Scenario
@@ -360,16 +359,8 @@ def sensitivity(
         for p, values in enumerate(points) for rep in range(replications)
         if (p, rep) not in done
     ]
-    total = len(points) * replications
-    if on_progress is not None:
-        on_progress(len(done), total)
-    for job, values in executor.map_unordered(run_point, jobs):
-        done[(job.point, job.replication)] = values
-        if folder is not None:
-            write_text_atomic(folder / "runs" / run_name(job.point, job.replication),
-                              json.dumps(values))
-        if on_progress is not None:
-            on_progress(len(done), total)
+    run_and_save(executor, run_point, jobs, lambda job: (job.point, job.replication), done,
+                 len(points) * replications, folder, run_name, on_progress)
     means = {m: _point_means(done, m, len(points), replications) for m in metrics}
     indices = analyse(method, factors, x, means, root_seed)
     samples = _samples_table(method, factors, points, seeds, metrics, done)

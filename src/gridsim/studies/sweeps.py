@@ -30,9 +30,8 @@ from gridsim.core.output import (
     open_resumable_folder,
     parquet_bytes,
     write_bytes_atomic,
-    write_text_atomic,
 )
-from gridsim.core.runs import read_saved_runs
+from gridsim.core.runs import read_saved_runs, run_and_save
 from gridsim.core.stats import mean_ci
 from gridsim.scenario.guard import check_resources
 from gridsim.scenario.load import parse_override_value, parse_scenario, read_scenario_text
@@ -147,16 +146,8 @@ def sweep(
         for arm, settings in enumerate(arms) for rep in range(replications)
         if (arm, rep) not in done
     ]
-    total = len(arms) * replications
-    if on_progress is not None:
-        on_progress(len(done), total)
-    for job, metrics in executor.map_unordered(run_job, jobs):
-        done[(job.arm, job.replication)] = metrics
-        if folder is not None:
-            write_text_atomic(folder / "runs" / run_name(job.arm, job.replication),
-                              json.dumps(metrics))
-        if on_progress is not None:
-            on_progress(len(done), total)
+    run_and_save(executor, run_job, jobs, lambda job: (job.arm, job.replication), done,
+                 len(arms) * replications, folder, run_name, on_progress)
     table = _tidy_table(arms, seeds, done)
     summary = summarize_sweep(table, [key for key, _ in sweeps])
     if folder is not None:

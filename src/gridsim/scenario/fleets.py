@@ -19,7 +19,15 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from gridsim.scenario.types import AtLeastOne, Count, Duration, Model, Probability, Weight
+from gridsim.scenario.types import (
+    AtLeastOne,
+    Count,
+    Duration,
+    Model,
+    Probability,
+    Weight,
+    check_quantile_table,
+)
 
 PriorityKey = Annotated[str, Field(pattern=r"^([1-5]|any)$")]
 MAX_FACTOR = 1000.0
@@ -39,11 +47,7 @@ class Spread(Model):
     def _check(self) -> Spread:
         if len(self.p) != len(self.values):
             raise ValueError("values: needs as many entries as p")
-        if self.p[0] != 0.0 or self.p[-1] != 1.0 or any(
-                b <= a for a, b in zip(self.p, self.p[1:], strict=False)):
-            raise ValueError("p: must rise strictly from 0 to 1")
-        if any(b < a for a, b in zip(self.values, self.values[1:], strict=False)):
-            raise ValueError("values: must not decrease")
+        check_quantile_table(self.p, self.values, "values")
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -40,6 +40,14 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+
+def check_quantile_table(p: list[float], values: list[float], key: str) -> None:
+    """Raise ``ValueError`` unless ``p`` rises strictly from 0 to 1 and ``values`` never fall."""
+    if p[0] != 0.0 or p[-1] != 1.0 or any(b <= a for a, b in zip(p, p[1:], strict=False)):
+        raise ValueError("p: must rise strictly from 0 to 1")
+    if any(b < a for a, b in zip(values, values[1:], strict=False)):
+        raise ValueError(f"{key}: must not decrease")
+
 class Duration(Model):
     """A random duration in seconds: fixed, exponential, log-normal or empirical.
 
@@ -80,11 +88,7 @@ class Duration(Model):
                 self.quantiles_s) or len(self.p) < 2:
             raise ValueError("quantiles_s: an empirical duration needs p and quantiles_s of "
                              "the same length, at least 2")
-        if self.p[0] != 0.0 or self.p[-1] != 1.0 or any(
-                b <= a for a, b in zip(self.p, self.p[1:], strict=False)):
-            raise ValueError("p: must rise strictly from 0 to 1")
-        if any(b < a for a, b in zip(self.quantiles_s, self.quantiles_s[1:], strict=False)):
-            raise ValueError("quantiles_s: must not decrease")
+        check_quantile_table(self.p, self.quantiles_s, "quantiles_s")
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,11 +17,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gridsim.core.errors import InputError
+from gridsim.core.files import read_toml
 from gridsim.scenario.load import describe_validation_error
 
 TIME_KEYS = ("received", "dispatched", "en_route", "on_scene", "cleared")
 EPOCH_FORMATS = {"epoch_s": 1.0, "epoch_ms": 1e-3}  # seconds per unit
 ColumnName = Annotated[str, Field(min_length=1)]
+MAX_MAPPING_BYTES = 1e6  # a mapping is a page of TOML
 # times from, and before: a call log's plausible dates (calls.validate leaves out the rest)
 TIME_WINDOW = (datetime.date(1970, 1, 1), datetime.date(2100, 1, 1))
 
@@ -182,16 +183,8 @@ def type_key(value: str) -> str:
 def load_mapping(path: str | Path) -> Mapping:
     """Return the validated mapping at ``path``; any fault is one ``InputError`` line."""
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"--mapping {source}: file not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"--mapping {source}: cannot read it ({exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: invalid TOML: {exc}") from None
+    data = read_toml(path, "check the path of the mapping file (--mapping)",
+                     MAX_MAPPING_BYTES)  # a FIFO or device is refused: never a hang
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:

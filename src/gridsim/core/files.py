@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import stat
+import tomllib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from gridsim.core.errors import InputError
 
@@ -67,6 +68,25 @@ def read_regular(path: str | Path, missing: str, max_bytes: float) -> bytes:
         except OSError as exc:
             raise InputError(f"{path}: cannot read ({_reason(exc)}); {missing}") from None
 
+
+
+def read_text(path: str | Path, missing: str, max_bytes: float) -> str:
+    """Return the UTF-8 text of the regular file at ``path``; raise ``InputError`` else."""
+    data = read_regular(path, missing, max_bytes)  # never a device or FIFO: never blocks
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: cannot read file ({exc})") from None
+
+
+def read_toml(path: str | Path, missing: str, max_bytes: float) -> dict[str, Any]:
+    """Return the TOML table of the regular file at ``path``; raise ``InputError`` else."""
+    try:
+        return tomllib.loads(read_text(path, missing, max_bytes))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: invalid TOML: nested too deeply; flatten it") from None
 
 def _require_regular(path: str | Path, mode: int, missing: str) -> None:
     if stat.S_ISREG(mode):

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gridsim.core.errors import InputError
-from gridsim.core.files import read_regular
+from gridsim.core.files import read_text
 from gridsim.scenario.schema import OSM_FILE_KEYS, REPLAY_FILE_KEYS, Scenario
 
 DEFAULT_SCENARIO = "nanjing.toml"
@@ -46,12 +46,7 @@ def read_scenario_text(path: str | Path | None) -> tuple[str, str]:
     """Return (TOML text, name for messages) of the scenario at ``path`` or the default."""
     if path is None:
         return default_scenario_text(), f"<default {DEFAULT_SCENARIO}>"
-    source = str(path)
-    data = read_regular(path, "check the path", MAX_SCENARIO_BYTES)  # never a device or FIFO
-    try:
-        return data.decode("utf-8"), source
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source}: cannot read file ({exc})") from None
+    return read_text(path, "check the path", MAX_SCENARIO_BYTES), str(path)
 
 
 def parse_scenario(

@@ -23,14 +23,13 @@ A targets file (TOML) has three parts::
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gridsim.core.errors import InputError
-from gridsim.core.files import read_regular
+from gridsim.core.files import read_toml
 from gridsim.scenario.load import describe_validation_error
 
 MAX_TARGETS_BYTES = 1e6  # a targets file is a page of TOML
@@ -88,13 +87,7 @@ class Targets(_Model):
 def load_targets(path: str | Path) -> Targets:
     """Return the targets file at ``path``; any fault is one ``InputError`` line."""
     path = Path(path)
-    raw = read_regular(path, "give the targets file (--targets)", MAX_TARGETS_BYTES)
-    try:  # a device or FIFO is refused above, so reading never blocks
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: cannot read it ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path, "give the targets file (--targets)", MAX_TARGETS_BYTES)
     try:
         return Targets.model_validate(data)
     except ValidationError as exc:

@@ -29,7 +29,7 @@ from gridsim.core.errors import InputError
 from gridsim.core.units import HOURS_PER_DAY, SECONDS_PER_DAY, SECONDS_PER_HOUR
 from gridsim.core.version import __version__
 from gridsim.scenario.schema import Duration, IncidentType, Scenario
-from gridsim.world.build import build_world
+from gridsim.world.build import World, build_world
 
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()  # local days count from 1970-01-01
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -51,7 +51,11 @@ def locator_of(scenario: Scenario, what: str = "--scenario") -> DistrictLocator:
     """Return the district locator of ``scenario``'s city (synthetic or imported)."""
     if scenario.city.explicit is not None or scenario.city.osm is None:
         return DistrictLocator.of_synthetic(scenario, what)
-    world = build_world(scenario)
+    return world_locator(build_world(scenario), what)
+
+
+def world_locator(world: World, what: str) -> DistrictLocator:
+    """Return the district locator of a built world's road nodes."""
     return DistrictLocator.of_nodes(world.scenario, world.network.xy_m, world.node_lat_lon,
                                     world.node_district, what)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gridsim.calls.fit import locator_of
+from gridsim.calls.fit import locator_of, world_locator
 from gridsim.calls.mapping import Mapping, load_mapping
 from gridsim.calls.read import CallLog, Rows, local_seconds, read_calls
 from gridsim.calls.validate import FAR_OFF, far_off_warning
@@ -59,7 +59,7 @@ def replay_calls(scenario: Scenario, world: World, seed: int,
     if config is None:
         raise ValueError("the scenario has no [replay] section")
     mapping, log, calls_read, node, distance_m = _snapped_calls(
-        scenario, _world_locator(world), given)
+        scenario, world_locator(world, "replay"), given)
     local = local_seconds(log.received_s, log.timezone)  # wall clock: hours as logged
     day_abs = np.floor(local / SECONDS_PER_DAY).astype(np.int64)
     if mapping.period is not None:
@@ -134,12 +134,6 @@ def check_replay(scenario: Scenario) -> tuple[str, list[str]]:
     left_out = sum(rows.n for rows in log.dropped.values())
     return (f"{log.calls:,} calls to replay from {Path(config.log).name} "
             f"({left_out:,} rows left out)"), replay_warnings(log)
-
-
-def _world_locator(world: World) -> DistrictLocator:
-    """Return the locator of a built world's road nodes."""
-    return DistrictLocator.of_nodes(world.scenario, world.network.xy_m, world.node_lat_lon,
-                                    world.node_district, "replay")
 
 
 def replay_warnings(log: CallLog) -> list[str]:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from gridsim.calls.check import run_check
-from gridsim.calls.fit import MIN_CALLS, fit_calls, locator_of, written_mean_ci
+from gridsim.calls.fit import MIN_CALLS, fit_calls, locator_of, world_locator, written_mean_ci
 from gridsim.calls.fleet_fit import fit_fleets
 from gridsim.calls.mapping import Mapping, Period, load_mapping
 from gridsim.calls.read import CallLog, Rows, read_calls
@@ -56,7 +56,9 @@ def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
     out = out if out is not None else Path("results") / f"{log_path.name.split('.')[0]}-fit"
     check_output_folder(out)
     log = read_calls(log_path, mapping, str(mapping_path))
-    locator = locator_of(scenario)
+    # an imported city's world is built once: it locates the calls and routes the drives
+    world = build_world(scenario) if scenario.city.osm is not None else None
+    locator = world_locator(world, "--scenario") if world is not None else locator_of(scenario)
     fit = fit_calls(log, mapping, scenario, locator=locator,
                     sources=(str(log_path), str(mapping_path), scenario_path or scenario.name))
     incidents_text = fit.incidents_toml
@@ -66,8 +68,10 @@ def calls_fit(log_path: Path, mapping_path: Path, out: Path | None,
     fleets = None
     on_the_map = not fit.payload["needs_the_map"]
     if fit.log.units is not None and mapping.columns.unit_type is not None:
-        world = (build_world(scenario) if scenario.city.explicit is None and on_the_map
-                 else None)
+        if not on_the_map:
+            world = None
+        elif world is None and scenario.city.explicit is None:  # a synthetic city
+            world = build_world(scenario)
         node = locator.nearest(fit.log.lat, fit.log.lon)[0] if world is not None else None
         fleets = fit_fleets(fit.log, mapping, world, node)
         payload["fleets"] = fleets

@@ -63,6 +63,14 @@ class CallTimes:
         return np.asarray(getattr(self, name))
 
 
+def first_rows(group: np.ndarray, time_s: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Return, of ``rows``, each group's row with the smallest time (ties: the lower row)."""
+    order = rows[np.lexsort((rows, time_s[rows], group[rows]))]
+    if not order.size:
+        return order
+    return order[np.r_[True, group[order][1:] != group[order][:-1]]]
+
+
 def recorded_times(log: CallLog, calls: np.ndarray) -> CallTimes:
     """Return the recorded intervals of the log's ``calls`` (the first unit on scene's)."""
     received = log.received_s[calls]
@@ -74,10 +82,7 @@ def recorded_times(log: CallLog, calls: np.ndarray) -> CallTimes:
         position = np.full(log.calls, -1, dtype=np.int64)
         position[calls] = np.arange(n)
         rows = np.flatnonzero((position[units.call] >= 0) & np.isfinite(units.on_scene_s))
-        # the first unit on scene of each call: the smallest on-scene time (ties: file order)
-        order = rows[np.lexsort((rows, units.on_scene_s[rows], units.call[rows]))]
-        first = order[np.r_[True, units.call[order][1:] != units.call[order][:-1]]] if (
-            order.size) else order
+        first = first_rows(units.call, units.on_scene_s, rows)  # first unit on scene
         at = position[units.call[first]]
         turnout[at] = units.en_route_s[first] - units.dispatched_s[first]
         travel[at] = units.on_scene_s[first] - units.en_route_s[first]
@@ -92,14 +97,12 @@ def simulated_times(records: SimulationRecords, fleet_names: tuple[str, ...],
     incidents, d = records.incidents, records.dispatches
     n = incidents.count
     t_call = incidents.t_call_s
-    arrive = np.where(np.isfinite(d["t_arrive_s"]), d["t_arrive_s"], np.inf)
+    first = first_rows(d["incident"], d["t_arrive_s"],
+                       np.flatnonzero(np.isfinite(d["t_arrive_s"])))  # first on scene
     first_row = np.full(n, -1, dtype=np.int64)
+    first_row[d["incident"][first]] = first
     best = np.full(n, np.inf)
-    order = np.lexsort((np.arange(arrive.shape[0]), arrive))
-    for row in order[::-1].tolist():  # the earliest arrival of each incident wins
-        if arrive[row] < math.inf:
-            first_row[d["incident"][row]] = row
-            best[d["incident"][row]] = arrive[row]
+    best[d["incident"][first]] = d["t_arrive_s"][first]
     dispatch = np.full(n, np.inf)
     np.minimum.at(dispatch, d["incident"], d["t_dispatch_s"])
     en_route = np.full(d["incident"].shape[0], np.nan)

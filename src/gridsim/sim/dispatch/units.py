@@ -61,7 +61,8 @@ class FleetUnits:
             self.free_at.setdefault(station, []).append(unit)
         for units in self.free_at.values():
             units.reverse()  # the lowest id is taken first
-        self.waiting: list[tuple[int, float, int, int]] = []  # (priority, t, seq, request)
+        # calls waiting for a unit: (priority, dispatch time, arrival order, incident)
+        self.waiting: list[tuple[int, float, int, int]] = []
         self.turnout = _draws(spec.turnout_s, seed, f"units.turnout.{name}")
         self.on_scene = _draws(spec.on_scene_s, seed, f"units.on_scene.{name}")
         lag = spec.dispatch_lag_s
@@ -72,11 +73,12 @@ class FleetUnits:
 
     def take_nearest(self, car_s_row: np.ndarray) -> int:
         """Return the free unit nearest by its station's car time (-1: none is free)."""
-        best, best_s = NO_STATION - 1, math.inf
+        best: int | None = None
+        best_s = math.inf
         for station, units in self.free_at.items():
             if units and station != NO_STATION and car_s_row[station] < best_s:
                 best, best_s = station, float(car_s_row[station])
-        if best == NO_STATION - 1:
+        if best is None:  # no stationed unit free: any unit without a station
             roaming = self.free_at.get(NO_STATION)
             return roaming.pop() if roaming else -1
         return self.free_at[best].pop()
@@ -116,7 +118,6 @@ class UnitDispatchLayer:
         self._residual = {p: _residual_draws(self._drives[p].residual, seed,
                                              f"units.travel_residual.{p}")
                           for p in range(1, 6)}
-        self._requests: list[tuple[int, int]] = []  # request -> (incident, fleet)
         self._seq = 0
         # one entry per unit sent: its dispatch log row, fleet and en-route time
         self.row, self.fleet = array("q"), array("h")
@@ -158,10 +159,8 @@ class UnitDispatchLayer:
             t_dispatch = t_first + lag_s - shift
             unit = fleet.take_nearest(self._car_s[node])
             if unit < 0:
-                request = len(self._requests)
-                self._requests.append((incident, fleet_index))
                 heapq.heappush(fleet.waiting, (int(self._incidents.priority[incident]),
-                                               t_dispatch, self._seq, request))
+                                               t_dispatch, self._seq, incident))
                 self._seq += 1
                 continue
             self._send(fleet_index, unit, incident, t_dispatch)
@@ -191,8 +190,7 @@ class UnitDispatchLayer:
     def _on_free(self, fleet_index: int, unit: int, _event: simpy.Event) -> None:
         fleet = self._fleets[fleet_index]
         if fleet.waiting:
-            _, t_dispatch, _, request = heapq.heappop(fleet.waiting)
-            incident, _ = self._requests[request]
+            _, t_dispatch, _, incident = heapq.heappop(fleet.waiting)
             self._send(fleet_index, unit, incident, max(self._env.now, t_dispatch))
             return
         fleet.release(unit)

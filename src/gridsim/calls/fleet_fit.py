@@ -201,10 +201,14 @@ def _stations(units: UnitRows, mapping: Mapping, world: World | None) -> np.ndar
     names = np.full(units.unit_id.shape[0], "", dtype=object)
     if pattern is None:
         return names
-    for k, unit in enumerate(units.unit_id):
-        match = pattern.match(unit) if unit is not None else None
+    ids, row_id = np.unique(units.unit_id.astype(str), return_inverse=True)  # few ids
+    home = np.full(ids.shape[0], "", dtype=object)
+    for k, unit in enumerate(ids.tolist()):
+        match = pattern.match(unit)
         if match and (known is None or match.group(1) in known):
-            names[k] = match.group(1)
+            home[k] = match.group(1)
+    names[:] = home[row_id]
+    names[units.unit_id == None] = ""  # noqa: E711 (an array of objects: elementwise)
     return names
 
 

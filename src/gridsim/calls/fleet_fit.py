@@ -83,9 +83,10 @@ def deconvolved(minutes: np.ndarray) -> dict[str, Any]:
         body = _minute_masses(minutes[short])
         knots_s = np.arange(body.shape[0] + 1) * SECONDS_PER_MINUTE
         cdf = np.r_[0.0, np.cumsum(body)] / body.sum() * share_short
-    if not short.all():  # the tail: each at a uniform point of its minute (sorted)
-        tail_s = np.sort(minutes[~short] * SECONDS_PER_MINUTE + SECONDS_PER_MINUTE * (
-            np.arange(int((~short).sum())) + 0.5) / max(int((~short).sum()), 1) % 1.0)
+    if not short.all():  # the tail: spread evenly within their minutes (then sorted)
+        tail = minutes[~short]
+        within = (np.arange(tail.size) + 0.5) / tail.size  # in (0, 1): a fraction of a minute
+        tail_s = np.sort((tail + within) * SECONDS_PER_MINUTE)
         knots_s = np.r_[knots_s, tail_s]
         cdf = np.r_[cdf, share_short + (1.0 - share_short) * np.arange(1, tail_s.size + 1)
                     / tail_s.size]

@@ -32,18 +32,8 @@ def rebased_text(text: str, from_dir: Path, to_dir: Path) -> str:
 
 
 def _rebase(document: Any, from_dir: Path, to_dir: Path) -> None:
-    """Rewrite the relative file paths of a parsed scenario (comments kept)."""
-    data = document.unwrap()
-    rebase_paths(data, from_dir.resolve(), to_dir.resolve())
-    for section, key in (("city", "osm"), ("replay", None), ("watch_points", None)):
-        table, fresh = document.get(section), data.get(section)
-        if table is not None and fresh is not None and key is not None:
-            table, fresh = table.get(key), fresh.get(key)
-        if table is None or fresh is None:
-            continue
-        for name, value in fresh.items():
-            if isinstance(value, str) and name in table and table[name] != value:
-                table[name] = value
+    """Rewrite the relative file paths of a parsed scenario in place (comments kept)."""
+    rebase_paths(document, from_dir.resolve(), to_dir.resolve())  # its tables are dicts
 
 
 def fitted_scenario_text(city_text: str, city_source: str, out_dir: Path, incidents_text: str,
